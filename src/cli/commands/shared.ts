@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../../domain/errors.js';
+import type { StoreFlags } from '../settings.js';
+
+export type GlobalFlags = StoreFlags;
+
+/** The global options (--store, --data-dir, ...) wherever they were written on the command line. */
+export function globalFlags(command: Command): GlobalFlags {
+  return command.optsWithGlobals() as GlobalFlags;
+}
+
+export function parsePositiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError(`${flag}: "${value}" is not a positive whole number`);
+  return n;
+}
+
+let reportedExitCode = 0;
+
+/** A command that reports a finding without failing (e.g. a tampered file) sets the exit code here. */
+export function setExitCode(code: number): void {
+  reportedExitCode = code;
+}
+
+/** Read once by the CLI runner at the end of a command. */
+export function takeExitCode(): number {
+  const code = reportedExitCode;
+  reportedExitCode = 0;
+  return code;
+}

@@ -1,0 +1,38 @@
+/**
+ * Quantities and prices on an exchange's grid (amount step, price step).
+ *
+ * Plain `Math.floor(x / step) * step` is wrong in binary floating point: 0.3 / 0.1 is
+ * 2.9999999999999996, which floors to 2 and turns 0.3 into 0.2. Here the division tolerates
+ * that representation error, the result is rounded to the step's decimals (so 3 * 0.1 is 0.3,
+ * not 0.30000000000000004), and a result is never on the wrong side of the input.
+ */
+
+/** Decimal places of a step: 0.00001 → 5, 0.5 → 1, 1 → 0. At most 12. */
+export function stepDecimals(step: number): number {
+  for (let d = 0; d <= 12; d++) {
+    const scaled = step * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-9 * Math.max(1, scaled)) return d;
+  }
+  return 12;
+}
+
+function onGrid(units: number, step: number, decimals: number): number {
+  const scale = 10 ** decimals;
+  return Math.round(units * step * scale) / scale;
+}
+
+/** The largest multiple of `step` that is <= value (0 for values below one step). */
+export function roundDownToStep(value: number, step: number, decimals = stepDecimals(step)): number {
+  if (!(value > 0)) return 0;
+  const units = Math.floor((value / step) * (1 + 1e-12));
+  const rounded = onGrid(units, step, decimals);
+  return rounded > value ? onGrid(units - 1, step, decimals) : rounded;
+}
+
+/** The smallest multiple of `step` that is >= value. */
+export function roundUpToStep(value: number, step: number, decimals = stepDecimals(step)): number {
+  if (!(value > 0)) return 0;
+  const units = Math.ceil((value / step) * (1 - 1e-12));
+  const rounded = onGrid(units, step, decimals);
+  return rounded < value ? onGrid(units + 1, step, decimals) : rounded;
+}

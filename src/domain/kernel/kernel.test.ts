@@ -1,0 +1,287 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { newEvent } from '../events/catalogue.js';
+import type { RecordedEvent } from '../events/envelope.js';
+import { deterministicId } from '../events/ids.js';
+import { MarketRulesObserved } from '../market/events.js';
+import type { OrderCancelledData, OrderFilledData, OrderSubmittedData } from '../orders/events.js';
+import type { RiskDecisionMadeData, TradingHaltedData } from '../risk/events.js';
+import { emaCross, rsiReversion } from '../strategies/index.js';
+import { defaultKernelConfig } from './config.js';
+import { KernelInputError, KernelSnapshotError } from './errors.js';
+import { barsFromRows, candleEvent, controlEvent, mergedCandleEvents, run } from './testing/candle-events.js';
+import {
+  assertAllValid,
+  bar,
+  HOUR,
+  ofType,
+  riskWith,
+  setupConfig,
+  setupContext,
+  T0,
+  testKernel,
+} from './testing/fixture.js';
+import { scriptedStrategy } from './testing/scripted-strategy.js';
+import { TradingKernel } from './trading-kernel.js';
+
+const BTC = 'BTC/USDT';
+const at = (i: number) => T0 + i * HOUR;
+const candles = (from: number, count: number, price = 100) =>
+  Array.from({ length: count }, (_, k) =>
+    candleEvent(BTC, bar(from + k, price, price + 1, price - 1, price)),
+  );
+
+describe('control events', () => {
+  const longEvery = () => scriptedStrategy((_, i) => (i % 2 === 0 ? 'long' : 'exit'));
+
+  it('a pause refuses new entries (recorded as decisions) but lets exits through; resume lifts it', () => {
+    const kernel = testKernel({
+      strategies: [scriptedStrategy({ [at(0)]: 'long', [at(2)]: 'exit', [at(3)]: 'long', [at(5)]: 'long' })],
+    });
+    const out = [
+      ...run(kernel, candles(0, 2)),
+      ...kernel.handle(controlEvent('TradingPaused', 'bt-test', at(2))),
+      ...run(kernel, candles(2, 2)),
+      ...kernel.handle(controlEvent('TradingResumed', 'bt-test', at(4))),
+      ...run(kernel, candles(4, 2)),
+    ];
+    assertAllValid(out);
+    const decisions = ofType<RiskDecisionMadeData>(out, 'RiskDecisionMade').map(
+      (d) => `${d.direction}:${d.outcome}:${d.rule}`,
+    );
+    expect(decisions).toEqual([
+      'long:approved:sizing',
+      'exit:approved:exit',
+      'long:rejected:paused',
+      'long:approved:sizing',
+    ]);
+  });
+
+  it('a control event for another account is ignored', () => {
+    const kernel = testKernel({ strategies: [longEvery()] });
+    kernel.handle(controlEvent('KillSwitchEngaged', 'someone-else', at(0)));
+    expect(kernel.status().killSwitch).toBe(false);
+  });
+
+  it('the kill switch cancels working entries and refuses every new order, exits included', () => {
+    const kernel = testKernel({
+      strategies: [scriptedStrategy({ [at(0)]: 'long', [at(1)]: 'exit', [at(3)]: 'long' })],
+    });
+    run(kernel, candles(0, 1));
+    const killed = kernel.handle(controlEvent('KillSwitchEngaged', 'bt-test', at(1)));
+    expect(ofType<OrderCancelledData>(killed, 'OrderCancelled')).toEqual([
+      expect.objectContaining({ reason: 'kill-switch' }),
+    ]);
+    const kill = killed[0]!;
+    expect(kill.metadata.causationId).toBe(controlEvent('KillSwitchEngaged', 'bt-test', at(1)).id);
+    const out = run(kernel, candles(1, 3));
+    expect(ofType(out, 'OrderFilled')).toEqual([]);
+    expect(
+      ofType<RiskDecisionMadeData>(out, 'RiskDecisionMade').map((d) => `${d.direction}:${d.rule}`),
+    ).toEqual(['exit:kill-switch', 'long:kill-switch']);
+  });
+
+  it('liquidation sells every position at the next open and pauses entries', () => {
+    const kernel = testKernel({
+      symbols: ['BTC/USDT', 'ETH/USDT'],
+      risk: riskWith(0.3),
+      strategies: [scriptedStrategy((c) => (c.openTime === at(0) || c.openTime === at(3) ? 'long' : null))],
+    });
+    const both = (i: number, price: number) => [
+      candleEvent('BTC/USDT', bar(i, price, price + 1, price - 1, price)),
+      candleEvent('ETH/USDT', bar(i, price / 10, price / 10 + 0.1, price / 10 - 0.1, price / 10)),
+    ];
+    run(kernel, [...both(0, 100), ...both(1, 100)]);
+    expect(kernel.openPositions()).toHaveLength(2);
+    const ordered = kernel.handle(controlEvent('LiquidationRequested', 'bt-test', at(2)));
+    expect(
+      ofType<OrderSubmittedData>(ordered, 'OrderSubmitted').map((o) => [o.symbol, o.side, o.reason]),
+    ).toEqual([
+      ['BTC/USDT', 'sell', 'liquidation'],
+      ['ETH/USDT', 'sell', 'liquidation'],
+    ]);
+    const out = run(kernel, [...both(2, 90), ...both(3, 95)]);
+    expect(ofType<OrderFilledData>(out, 'OrderFilled').map((f) => [f.symbol, f.price])).toEqual([
+      ['BTC/USDT', 90],
+      ['ETH/USDT', 9],
+    ]);
+    expect(kernel.openPositions()).toEqual([]);
+    expect(kernel.closedTrades().map((t) => t.exitReason)).toEqual(['liquidation', 'liquidation']);
+    expect(ofType<RiskDecisionMadeData>(out, 'RiskDecisionMade').every((d) => d.rule === 'paused')).toBe(
+      true,
+    );
+  });
+});
+
+describe('halts', () => {
+  it('a daily loss limit halts entries with a TradingHalted event carrying the numbers', () => {
+    const kernel = testKernel({
+      risk: riskWith(1, { lossLimits: { enabled: true, daily: 0.05, weekly: null, monthly: null } }),
+      strategies: [scriptedStrategy({ [at(0)]: 'long', [at(3)]: 'exit', [at(5)]: 'long' })],
+    });
+    const out = run(kernel, [
+      candleEvent(BTC, bar(0, 100, 101, 99, 100)),
+      candleEvent(BTC, bar(1, 100, 101, 99, 100)),
+      candleEvent(BTC, bar(2, 100, 101, 89, 90)), // -10% on the day
+      ...candles(3, 4, 90),
+    ]);
+    assertAllValid(out);
+    const [halt] = ofType<TradingHaltedData>(out, 'TradingHalted');
+    expect(halt).toMatchObject({
+      rule: 'daily-loss-limit',
+      limit: 0.05,
+      referenceEquity: 10_000,
+      until: Date.UTC(2024, 0, 2),
+    });
+    expect(halt!.loss).toBeGreaterThan(0.05);
+    expect(ofType<RiskDecisionMadeData>(out, 'RiskDecisionMade').at(-1)).toMatchObject({
+      outcome: 'rejected',
+      rule: 'lossLimits',
+    });
+  });
+});
+
+describe('input order and ignored input', () => {
+  it('refuses a candle older than event time, and a repeated candle', () => {
+    const kernel = testKernel({ symbols: ['BTC/USDT', 'ETH/USDT'], strategies: [scriptedStrategy({})] });
+    kernel.handle(candleEvent(BTC, bar(5, 100, 101, 99, 100)));
+    expect(() => kernel.handle(candleEvent('ETH/USDT', bar(3, 10, 11, 9, 10)))).toThrow(KernelInputError);
+    expect(() => kernel.handle(candleEvent(BTC, bar(5, 100, 101, 99, 100)))).toThrow(
+      /not after the previous one/,
+    );
+  });
+
+  it('ignores other symbols, timeframes, exchanges and event types', () => {
+    const kernel = testKernel({ strategies: [scriptedStrategy(() => 'long')] });
+    expect(kernel.handle(candleEvent('DOGE/USDT', bar(0, 1, 1, 1, 1)))).toHaveLength(0);
+    expect(kernel.handle(candleEvent(BTC, bar(0, 1, 1, 1, 1), '1m'))).toHaveLength(0);
+    expect(kernel.handle(candleEvent(BTC, bar(0, 1, 1, 1, 1), '1h', 'kraken'))).toHaveLength(0);
+    expect(kernel.handle({ ...candleEvent(BTC, bar(0, 1, 1, 1, 1)), type: 'SomethingElse' })).toHaveLength(0);
+    expect(kernel.status().clock).toBe(Number.NEGATIVE_INFINITY);
+  });
+
+  it('MarketRulesObserved changes the amount step and minimums', () => {
+    const kernel = testKernel({
+      risk: riskWith(0.5, { marketMinimums: { enabled: true } }),
+      strategies: [scriptedStrategy(() => 'long')],
+    });
+    const rules = (minNotional: number) =>
+      newEvent(
+        MarketRulesObserved,
+        deterministicId(T0, 'rules', minNotional),
+        { exchange: 'binance', symbol: BTC, amountStep: 0.1, priceStep: 0.01, minAmount: 0, minNotional },
+        { occurredAt: T0 },
+      );
+    kernel.handle(rules(10));
+    const out = kernel.handle(candleEvent(BTC, bar(0, 300, 301, 299, 300)));
+    expect(ofType<RiskDecisionMadeData>(out, 'RiskDecisionMade')[0]!.finalQuantity).toBe(16.6);
+    const strict = testKernel({
+      risk: riskWith(0.5, { marketMinimums: { enabled: true } }),
+      strategies: [scriptedStrategy(() => 'long')],
+    });
+    strict.handle(rules(6_000));
+    const refused = strict.handle(candleEvent(BTC, bar(0, 300, 301, 299, 300)));
+    expect(ofType<RiskDecisionMadeData>(refused, 'RiskDecisionMade')[0]).toMatchObject({
+      outcome: 'rejected',
+      rule: 'marketMinimums',
+    });
+  });
+
+  it('takes events as the store returns them (RecordedEvent)', () => {
+    const kernel = testKernel({ strategies: [scriptedStrategy(() => 'long')] });
+    const candle = candleEvent(BTC, bar(0, 100, 101, 99, 100));
+    const recorded: RecordedEvent = {
+      ...candle,
+      metadata: { ...candle.metadata, recordedAt: 1_800_000_000_000 },
+      stream: 'market-binance-BTC_USDT-1h',
+      revision: 0,
+      position: 1,
+    };
+    expect(kernel.handle(recorded).map((e) => e.type)).toEqual([
+      'SignalEmitted',
+      'RiskDecisionMade',
+      'OrderSubmitted',
+    ]);
+  });
+
+  it('a candle that decides nothing returns the shared empty array', () => {
+    const kernel = testKernel({ strategies: [scriptedStrategy({})] });
+    const a = kernel.handle(candleEvent(BTC, bar(0, 1, 1, 1, 1)));
+    const b = kernel.handle(candleEvent(BTC, bar(1, 1, 1, 1, 1)));
+    expect(a).toBe(b);
+    expect(Object.isFrozen(a)).toBe(true);
+  });
+});
+
+describe('configuration and snapshots', () => {
+  it('refuses symbols in another quote currency and repeated strategy names', () => {
+    expect(() => testKernel({ symbols: ['ETH/BTC'], strategies: [emaCross()] })).toThrow(
+      /not quoted in USDT/,
+    );
+    expect(() => testKernel({ strategies: [emaCross(), emaCross({ fast: 5 })] })).toThrow(/repeat/);
+  });
+
+  it('refuses a snapshot taken under another configuration', () => {
+    const setup = { strategies: [emaCross()] };
+    const snapshot = testKernel(setup).snapshot();
+    expect(() =>
+      TradingKernel.restore(setupConfig({ ...setup, initialCash: 5 }), setupContext(setup), snapshot),
+    ).toThrow(KernelSnapshotError);
+    expect(() =>
+      TradingKernel.restore(setupConfig(setup), setupContext(setup), { ...snapshot, format: 'old' }),
+    ).toThrow(KernelSnapshotError);
+  });
+});
+
+describe('two real markets with every default rule', () => {
+  const rows = (name: string) =>
+    JSON.parse(readFileSync(new URL(`../../../test/fixtures/candles/${name}`, import.meta.url), 'utf8'));
+  const btc = barsFromRows(rows('BTC_USDT-1h-first3000.json'));
+  const eth = barsFromRows(rows('ETH_USDT-1h-first3000.json')).slice(400);
+  const input = mergedCandleEvents({ 'BTC/USDT': btc, 'ETH/USDT': eth });
+  const context = {
+    ...setupContext({ strategies: [emaCross(), rsiReversion()] }),
+    symbols: ['BTC/USDT', 'ETH/USDT'],
+  };
+  const kernel = new TradingKernel(defaultKernelConfig(), context);
+  const out = run(kernel, input);
+
+  it('every event is valid for the catalogue and every signal has exactly one decision', () => {
+    assertAllValid(out);
+    const signals = out.filter((e) => e.type === 'SignalEmitted').map((e) => e.id);
+    const decided = out.filter((e) => e.type === 'RiskDecisionMade').map((e) => e.metadata.causationId);
+    expect(decided).toEqual(signals);
+    expect(new Set(out.map((e) => e.id)).size).toBe(out.length);
+  });
+
+  it('answers "why did it buy?" from the log alone', () => {
+    const byId = new Map(out.map((e) => [e.id, e]));
+    const inputs = new Set(input.map((e) => e.id));
+    const opened = out.filter((e) => e.type === 'PositionOpened');
+    expect(opened.length).toBeGreaterThan(20);
+    for (const position of opened) {
+      const chain: string[] = [];
+      let event = position;
+      while (event.metadata.causationId && byId.has(event.metadata.causationId)) {
+        event = byId.get(event.metadata.causationId)!;
+        chain.push(event.type);
+      }
+      expect(chain).toEqual(['OrderFilled', 'OrderSubmitted', 'RiskDecisionMade', 'SignalEmitted']);
+      expect(inputs.has(event.metadata.causationId!)).toBe(true);
+    }
+  });
+
+  it('closed trades match the PositionClosed events and the equity curve ends at the status', () => {
+    expect(kernel.closedTrades().map((t) => t.positionId)).toEqual(
+      ofType<{ positionId: string }>(out, 'PositionClosed').map((p) => p.positionId),
+    );
+    const curve = kernel.equityCurve();
+    expect(curve.equity.at(-1)).toBe(kernel.status().equity);
+    expect(curve.time.length).toBe(
+      new Set(input.map((e) => (e.data as { closeTime: number }).closeTime)).size,
+    );
+    const realised = kernel.closedTrades().reduce((sum, t) => sum + t.pnl, 0);
+    const open = kernel.openPositions().reduce((sum, p) => sum + p.unrealisedPnl, 0);
+    expect(kernel.status().equity).toBeCloseTo(10_000 + realised + open, 6);
+  });
+});

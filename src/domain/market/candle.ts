@@ -1,0 +1,33 @@
+import { type Timeframe, timeframeMs } from './timeframe.js';
+
+/** One OHLCV bar. Times are epoch milliseconds UTC; closeTime is exclusive (openTime + timeframe). */
+export interface Candle {
+  openTime: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** Identifies one market series: exchange, symbol (BASE/QUOTE) and timeframe. */
+export interface MarketKey {
+  exchange: string;
+  symbol: string;
+  timeframe: Timeframe;
+}
+
+/**
+ * A candle as read from a file, remembering where it came from so that every error can point
+ * at it. `line` is the 1-based text line where the row starts; `row` is the 1-based position
+ * among the file's data rows (the useful number for one-line JSON files).
+ */
+export interface CandleRow extends Candle {
+  line: number;
+  row: number;
+}
+
+/** Exclusive close time: the candle covers [openTime, openTime + timeframe). */
+export function candleCloseTime(openTime: number, timeframe: Timeframe): number {
+  return openTime + timeframeMs(timeframe);
+}

@@ -1,0 +1,104 @@
+import type { Observable } from 'rxjs';
+import type { ExpectedRevisionText } from '../errors.js';
+import type { NewEvent, RecordedEvent } from '../events/envelope.js';
+
+/**
+ * The event-store port. The domain owns it; adapters implement it for PGlite, PostgreSQL and
+ * EventStoreDB, and one contract suite (test/contract) holds them all to the same behaviour.
+ */
+
+/**
+ * `any`: no check. `no_stream`: the stream must not exist. `stream_exists`: it must.
+ * A number: the stream's last revision must be exactly that (0-based; -1 = no stream).
+ */
+export type ExpectedRevision = ExpectedRevisionText;
+
+export interface AppendResult {
+  /** Revision of the last event of the stream after the append (use as the next expected). */
+  nextExpectedRevision: number;
+  /** Global position of the batch's last event. */
+  position: number;
+  /** false when every event of the batch was already stored (an idempotent retry). */
+  written: boolean;
+}
+
+export interface ReadStreamOptions {
+  direction?: 'forwards' | 'backwards';
+  /** Inclusive. Default: the first revision forwards, the last backwards. */
+  fromRevision?: number;
+  maxCount?: number;
+}
+
+export interface AllFilter {
+  /** Streams whose name starts with one of these. */
+  streamPrefixes?: readonly string[];
+  /** Events of one of these types. */
+  types?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /** Forwards (default) from `after`, or backwards from the newest event (or from `before`). */
+  direction?: 'forwards' | 'backwards';
+  /** Exclusive: read events after this global position (a checkpoint). Default 0: from the start. */
+  after?: number;
+  /** Exclusive, backwards only: read events before this global position. Default: the newest. */
+  before?: number;
+  maxCount?: number;
+  filter?: AllFilter;
+  /** Events fetched per round trip. */
+  pageSize?: number;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive checkpoint to resume after. Default 0: from the start. */
+  after?: number;
+  filter?: AllFilter;
+  pageSize?: number;
+}
+
+/**
+ * Catch-up then live. Iterate it (for await) or take it as an rxjs Observable; close() ends both.
+ * `position` is the global position of the last event delivered (or skipped by the filter), the
+ * value to checkpoint.
+ */
+export interface Subscription extends AsyncIterable<RecordedEvent> {
+  readonly position: number;
+  /** true once the subscription has delivered everything stored when it last looked. */
+  readonly caughtUp: boolean;
+  close(): Promise<void>;
+  asObservable(): Observable<RecordedEvent>;
+}
+
+export interface StoreStats {
+  kind: StoreKind;
+  location: string;
+  events: number;
+  streams: number;
+  lastPosition: number;
+  byCategory: { category: string; streams: number; events: number }[];
+  byType: { type: string; events: number }[];
+}
+
+export type StoreKind = 'pglite' | 'postgres' | 'esdb';
+
+export interface EventStore {
+  readonly kind: StoreKind;
+  /** Where the events live (a directory or a URL with the password removed). */
+  readonly location: string;
+  /**
+   * Atomically appends a batch to one stream after checking `expected`. Every event is validated
+   * first; a batch whose event ids are all stored already in this stream, in this order, is an
+   * idempotent no-op. Throws WrongExpectedRevisionError, DuplicateEventIdError, InvalidEventError.
+   */
+  append(stream: string, events: readonly NewEvent[], expected?: ExpectedRevision): Promise<AppendResult>;
+  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+  /** The revision of the stream's last event, or -1 when it does not exist. */
+  streamRevision(stream: string): Promise<number>;
+  /** Global order. Never skips an event that commits after a later one became visible. */
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  subscribeAll(options?: SubscribeOptions): Subscription;
+  /** The highest global position stored (0 when empty). */
+  headPosition(): Promise<number>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

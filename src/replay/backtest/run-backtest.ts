@@ -1,0 +1,368 @@
+/**
+ * A backtest run end to end: candles from the market streams → simulate → the run's account
+ * stream `bt-<runId>` (RunStarted, the decision events, RunCompleted) → the result.
+ *
+ * Run id: unless given, `<strategy>-<12 hex>` from a SHA-256 over the canonical JSON of every
+ * input that shapes decisions (strategy name, version and params, exchange, timeframe, symbols,
+ * from, to, settings, kernel version). The same command gives the same run id, so the same
+ * stream; and since decision event ids derive from the run id, the same events.
+ *
+ * When `bt-<runId>` already exists:
+ * - it holds the same RunStarted and a RunCompleted: nothing is appended; the run is re-derived
+ *   in memory and its decision hash compared with the stored one (a mismatch is an error that
+ *   points at `replay verify`);
+ * - it holds the same RunStarted but no RunCompleted (an interrupted append): the batches are
+ *   appended again; those already stored are idempotent no-ops, the rest completes the run;
+ * - it holds another run's RunStarted (only with an explicit --run-id): refused.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigError } from '../../domain/errors.js';
+import { canonicalJson } from '../../domain/events/canonical-json.js';
+import { newEvent } from '../../domain/events/catalogue.js';
+import type { NewEvent, RecordedEvent } from '../../domain/events/envelope.js';
+import { deterministicId } from '../../domain/events/ids.js';
+import { marketStream } from '../../domain/market/events.js';
+import type { Metrics } from '../../domain/performance/metrics.js';
+import type { ClosedTrade } from '../../domain/portfolio/position.js';
+import type { EventStore } from '../../domain/ports/event-store.js';
+import {
+  RunCompleted,
+  type RunCompletedData,
+  RunStarted,
+  type RunStartedData,
+} from '../../domain/runs/events.js';
+import type { CandleSeries } from './candle-series.js';
+import {
+  type EventLogDatabase,
+  findMissing,
+  MissingDataError,
+  readMarketData,
+  type SymbolCoverage,
+} from './market-data.js';
+import { type BacktestSpec, kernelSetup, strategyOf } from './settings.js';
+import { backtestAccount, type SimulationResult, simulate } from './simulate.js';
+
+/** The most events one append may carry (the store's limit). */
+export const APPEND_BATCH = 65_536;
+
+/** The result JSON (docs/backtesting.md, "Result JSON"): keep it stable. */
+export interface BacktestResult {
+  runId: string;
+  strategy: { name: string; version: string; params: Record<string, number> };
+  period: { from: string; to: string };
+  kernelVersion: string;
+  dataPoints: number;
+  metrics: Metrics;
+  trades: ResultTrade[];
+  /** [close time epoch ms, equity] per distinct candle close time */
+  equity: [number, number][];
+}
+
+export interface ResultTrade {
+  symbol: string;
+  side: 'long';
+  entryTime: string;
+  entryPrice: number;
+  exitTime: string;
+  exitPrice: number;
+  quantity: number;
+  fees: number;
+  pnl: number;
+  pnlPct: number;
+  exitReason: string;
+}
+
+export function deriveRunId(spec: BacktestSpec, kernelVersion: string): string {
+  const strategy = strategyOf(spec);
+  const inputs = {
+    strategy: { name: strategy.name, version: strategy.version, params: strategy.params },
+    exchange: spec.exchange,
+    timeframe: spec.timeframe,
+    symbols: spec.symbols,
+    from: spec.from,
+    to: spec.to,
+    settings: spec.settings,
+    kernelVersion,
+  };
+  const hash = createHash('sha256').update(canonicalJson(inputs)).digest('hex');
+  return `${strategy.name}-${hash.slice(0, 12)}`;
+}
+
+export function runStartedData(spec: BacktestSpec, runId: string, kernelVersion: string): RunStartedData {
+  const strategy = strategyOf(spec);
+  return {
+    runId,
+    account: backtestAccount(runId),
+    mode: 'backtest',
+    strategies: [{ name: strategy.name, version: strategy.version, params: { ...strategy.params } }],
+    exchange: spec.exchange,
+    timeframe: spec.timeframe,
+    symbols: [...spec.symbols],
+    from: spec.from,
+    to: spec.to,
+    inputStreams: spec.symbols.map((s) => marketStream(spec.exchange, s, spec.timeframe)),
+    settings: JSON.parse(JSON.stringify(spec.settings)) as Record<string, unknown>,
+    kernelVersion,
+  };
+}
+
+/** The spec a RunStarted describes (what `replay verify` re-derives the run from). */
+export function specFromRunStarted(data: RunStartedData): BacktestSpec {
+  const strategy = data.strategies[0];
+  if (data.strategies.length !== 1 || !strategy)
+    throw new ConfigError(`run ${data.runId}: expected one strategy, found ${data.strategies.length}`);
+  const spec: BacktestSpec = {
+    strategy: { name: strategy.name, params: strategy.params as Record<string, number> },
+    exchange: data.exchange,
+    timeframe: data.timeframe as BacktestSpec['timeframe'],
+    symbols: data.symbols,
+    from: data.from,
+    to: data.to ?? Number.MAX_SAFE_INTEGER,
+    settings: data.settings as unknown as BacktestSpec['settings'],
+  };
+  const version = strategyOf(spec).version;
+  if (version !== strategy.version) {
+    throw new ConfigError(
+      `run ${data.runId} used ${strategy.name} version ${strategy.version}; this build has version ${version}`,
+      'the run cannot be re-derived with another version of the strategy',
+    );
+  }
+  return spec;
+}
+
+/** RunStarted, the decisions and RunCompleted: everything `bt-<runId>` holds. */
+export function runEvents(
+  started: RunStartedData,
+  sim: SimulationResult,
+): { first: NewEvent; last: NewEvent; completed: RunCompletedData } {
+  const account = started.account;
+  const first = newEvent(
+    RunStarted,
+    deterministicId(started.from, account, started.runId, 'RunStarted'),
+    started,
+    {
+      occurredAt: started.from,
+      mode: 'backtest',
+      runId: started.runId,
+    },
+  );
+  const lastTime = sim.equity.time.length > 0 ? sim.equity.time[sim.equity.time.length - 1]! : started.from;
+  const completed: RunCompletedData = {
+    runId: started.runId,
+    dataPoints: sim.dataPoints,
+    decisions: sim.decisions,
+    decisionHash: sim.decisionHash!,
+    metrics: jsonSafe(sim.metrics),
+  };
+  const last = newEvent(
+    RunCompleted,
+    deterministicId(lastTime, account, started.runId, 'RunCompleted'),
+    completed,
+    {
+      occurredAt: lastTime,
+      causationId: first.id,
+      correlationId: first.id,
+      mode: 'backtest',
+      runId: started.runId,
+    },
+  );
+  return { first, last, completed };
+}
+
+export function toResult(
+  spec: BacktestSpec,
+  runId: string,
+  sim: SimulationResult,
+  kernelVersion: string,
+): BacktestResult {
+  const strategy = strategyOf(spec);
+  const { time, equity } = sim.equity;
+  const points: [number, number][] = new Array(time.length);
+  for (let i = 0; i < time.length; i++) points[i] = [time[i]!, equity[i]!];
+  return {
+    runId,
+    strategy: { name: strategy.name, version: strategy.version, params: { ...strategy.params } },
+    period: { from: isoUtc(spec.from), to: isoUtc(spec.to) },
+    kernelVersion,
+    dataPoints: sim.dataPoints,
+    metrics: sim.metrics,
+    trades: sim.trades.map(resultTrade),
+    equity: points,
+  };
+}
+
+export function resultTrade(t: ClosedTrade): ResultTrade {
+  return {
+    symbol: t.symbol,
+    side: t.side,
+    entryTime: isoUtc(t.entryTime),
+    entryPrice: t.entryPrice,
+    exitTime: isoUtc(t.exitTime),
+    exitPrice: t.exitPrice,
+    quantity: t.quantity,
+    fees: t.fees,
+    pnl: t.pnl,
+    pnlPct: t.pnlPct,
+    exitReason: t.exitReason,
+  };
+}
+
+// ─── the run ─────────────────────────────────────────────────────────────────────────────────
+
+export interface RunOptions {
+  kernelVersion: string;
+  /** default: deriveRunId */
+  runId?: string;
+  /** false: nothing is written (--no-store) */
+  store?: boolean;
+  /** the SQL database of the event log, for the fast read path */
+  database?: EventLogDatabase;
+  /** wall clock, to tell what cannot have closed yet (tests pin it) */
+  now?: number;
+  /** events per append (default and most APPEND_BATCH) */
+  batchSize?: number;
+  onReadProgress?: (candles: number) => void;
+  onSimulateProgress?: (done: number, total: number) => void;
+  onStoreProgress?: (events: number, total: number) => void;
+}
+
+export type StoredAs = 'appended' | 'resumed' | 'already-stored' | 'not-stored';
+
+export interface BacktestRun {
+  runId: string;
+  account: string;
+  result: BacktestResult;
+  sim: SimulationResult;
+  coverage: readonly SymbolCoverage[];
+  /** the candles replayed (for reports) */
+  series: CandleSeries;
+  storedAs: StoredAs;
+  decisionHash: string;
+  /** milliseconds per phase */
+  timings: { read: number; simulate: number; store: number; total: number };
+  readVia: 'sql' | 'port';
+}
+
+export async function runBacktest(
+  store: EventStore,
+  spec: BacktestSpec,
+  options: RunOptions,
+): Promise<BacktestRun> {
+  const started = performance.now();
+  const runId = options.runId ?? deriveRunId(spec, options.kernelVersion);
+  const setup = kernelSetup(spec, runId); // validates before any reading
+  const account = backtestAccount(runId);
+  const startedData = runStartedData(spec, runId, options.kernelVersion);
+  const existing = options.store === false ? null : await existingRun(store, account, startedData);
+
+  const request = {
+    exchange: spec.exchange,
+    timeframe: spec.timeframe,
+    symbols: spec.symbols,
+    from: spec.from,
+    to: spec.to,
+  };
+  const data = await readMarketData(store, request, {
+    ...(options.database ? { database: options.database } : {}),
+    ...(options.onReadProgress ? { onProgress: options.onReadProgress } : {}),
+  });
+  const missing = findMissing(request, data.coverage, options.now ?? Date.now());
+  if (missing.length > 0) throw new MissingDataError(request, missing);
+  const read = performance.now();
+
+  const sim = simulate(data.series, setup, {
+    collect: options.store === false ? 'hash' : 'events',
+    ...(options.onSimulateProgress ? { onProgress: options.onSimulateProgress } : {}),
+  });
+  const simulated = performance.now();
+
+  let storedAs: StoredAs = 'not-stored';
+  if (options.store !== false) {
+    if (existing?.completed) {
+      if (existing.completed.decisionHash !== sim.decisionHash) {
+        throw new ConfigError(
+          `${account} is stored with decision hash ${existing.completed.decisionHash}, but re-deriving it gives ${sim.decisionHash}`,
+          `the kernel or the market data changed under the same version: see \`tradekernel replay verify ${runId}\``,
+        );
+      }
+      storedAs = 'already-stored';
+    } else {
+      const batch = Math.min(APPEND_BATCH, Math.max(1, options.batchSize ?? APPEND_BATCH));
+      await appendRun(store, account, startedData, sim, batch, options.onStoreProgress);
+      storedAs = existing ? 'resumed' : 'appended';
+    }
+  }
+  const stored = performance.now();
+  return {
+    runId,
+    account,
+    result: toResult(spec, runId, sim, options.kernelVersion),
+    sim,
+    coverage: data.coverage,
+    series: data.series,
+    storedAs,
+    decisionHash: sim.decisionHash!,
+    timings: {
+      read: read - started,
+      simulate: simulated - read,
+      store: stored - simulated,
+      total: stored - started,
+    },
+    readVia: data.via,
+  };
+}
+
+/** What `bt-<runId>` already holds of this run; refuses another run's stream. */
+async function existingRun(
+  store: EventStore,
+  account: string,
+  started: RunStartedData,
+): Promise<{ completed: RunCompletedData | null } | null> {
+  const revision = await store.streamRevision(account);
+  if (revision < 0) return null;
+  let first: RecordedEvent | undefined;
+  for await (const e of store.readStream(account, { maxCount: 1 })) first = e;
+  if (first?.type !== RunStarted.type || canonicalJson(first.data) !== canonicalJson(started)) {
+    throw new ConfigError(
+      `${account} already holds another run`,
+      'choose another --run-id, or leave it out to get the run id of these inputs',
+    );
+  }
+  for await (const e of store.readStream(account, { direction: 'backwards', maxCount: 1 })) {
+    if (e.type === RunCompleted.type) return { completed: e.data as RunCompletedData };
+  }
+  return { completed: null };
+}
+
+/** [RunStarted, ...decisions, RunCompleted] in batches (same size every time: a retry repeats them exactly), each with its expected revision. */
+async function appendRun(
+  store: EventStore,
+  account: string,
+  started: RunStartedData,
+  sim: SimulationResult,
+  batchSize: number,
+  onProgress?: (events: number, total: number) => void,
+): Promise<void> {
+  const { first, last } = runEvents(started, sim);
+  const decisions = sim.events!;
+  const total = decisions.length + 2;
+  const at = (i: number): NewEvent => (i === 0 ? first : i === total - 1 ? last : decisions[i - 1]!);
+  for (let start = 0; start < total; start += batchSize) {
+    const end = Math.min(total, start + batchSize);
+    const batch: NewEvent[] = new Array(end - start);
+    for (let i = start; i < end; i++) batch[i - start] = at(i);
+    await store.append(account, batch, start - 1);
+    onProgress?.(end, total);
+  }
+}
+
+function jsonSafe(metrics: Metrics): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metrics))
+    out[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+  return out;
+}
+
+export function isoUtc(ms: number): string {
+  return new Date(ms).toISOString();
+}

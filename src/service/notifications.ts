@@ -1,0 +1,162 @@
+/**
+ * Alerts (immediately: drawdown thresholds, loss-limit halts, data-collection failures, errors)
+ * and scheduled reports (daily Markdown + e-mail, weekly deep dive on Mondays). Sending never
+ * stops trading: a failed e-mail is logged and the report stays on disk.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Mailer } from '../adapters/mail/smtp-mailer.js';
+import type { NewEvent } from '../domain/events/envelope.js';
+import type { ServiceConfig } from './config.js';
+import type { PaperTradingService } from './paper-service.js';
+import { DAY, dailyReport, weeklyReport } from './reporting.js';
+
+export interface Alert {
+  kind: 'drawdown' | 'halt' | 'data-collection' | 'error' | 'control';
+  subject: string;
+  text: string;
+}
+
+export class Notifier {
+  /** thresholds currently crossed (alerted once until drawdown recovers below them) */
+  private crossed = new Set<number>();
+  readonly sent: Alert[] = [];
+  private lastDaily = '';
+  private lastWeekly = '';
+
+  constructor(
+    private readonly config: ServiceConfig,
+    private readonly logger: Logger,
+    private readonly mailer: Mailer | null,
+    private readonly reportDir: string,
+  ) {}
+
+  async alert(alert: Alert): Promise<void> {
+    this.sent.push(alert);
+    this.logger.warn({ alert: alert.kind, subject: alert.subject }, 'alert');
+    await this.mail(`[tradekernel] ALERT ${alert.subject}`, alert.text);
+  }
+
+  private async mail(subject: string, text: string): Promise<boolean> {
+    if (!this.mailer) return false;
+    try {
+      await this.mailer.send({ subject, text });
+      return true;
+    } catch (error) {
+      this.logger.error({ err: (error as Error).message, subject }, 'e-mail not sent');
+      return false;
+    }
+  }
+
+  async onDecisions(service: PaperTradingService, events: readonly NewEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.type === 'TradingHalted') {
+        const d = e.data as { rule: string; reason: string };
+        await this.alert({
+          kind: 'halt',
+          subject: `${service.account}: ${d.rule} reached`,
+          text: `${d.reason}\n\nat ${new Date(e.metadata.occurredAt).toISOString()}`,
+        });
+      }
+    }
+  }
+
+  async onCycle(service: PaperTradingService, now: number): Promise<void> {
+    const dd = service.kernelView.status().drawdown;
+    for (const t of this.config.alerts.drawdownThresholds) {
+      if (dd >= t && !this.crossed.has(t)) {
+        this.crossed.add(t);
+        await this.alert({
+          kind: 'drawdown',
+          subject: `${service.account}: drawdown ${(dd * 100).toFixed(1)} % crossed ${(t * 100).toFixed(0)} %`,
+          text: `Equity ${service.kernelView.status().equity.toFixed(2)}, peak ${service.kernelView.status().peakEquity.toFixed(2)}.`,
+        });
+      } else if (dd < t) this.crossed.delete(t);
+    }
+    await this.reportsDue(service, now);
+  }
+
+  async onCollectionFailed(service: PaperTradingService, symbol: string, error: unknown): Promise<void> {
+    await this.alert({
+      kind: 'data-collection',
+      subject: `${service.account}: ${symbol} data collection failed`,
+      text: `${(error as Error)?.message ?? String(error)}\n\nNo decision is taken on stale data; missed candles are backfilled in order once the exchange answers.`,
+    });
+  }
+
+  /** The daily report of the previous UTC day once `dailyHourUtc` has passed and its data is handled. */
+  async reportsDue(service: PaperTradingService, now: number): Promise<string[]> {
+    const written: string[] = [];
+    const today = Math.floor(now / DAY) * DAY;
+    if (now < today + this.config.reports.dailyHourUtc * 3_600_000) return written;
+    const from = today - DAY;
+    if (
+      service.handledUntil < today ||
+      (service.history.length === 0 && !Number.isFinite(service.handledUntil))
+    )
+      return written;
+    if (today <= service.startedFrom) return written;
+    const key = new Date(from).toISOString().slice(0, 10);
+    if (key !== this.lastDaily) {
+      this.lastDaily = key;
+      const path = join(this.reportDir, `daily-${key}.md`);
+      if (!existsSync(path)) {
+        written.push(
+          await this.writeReport(
+            path,
+            `${service.account} daily ${key}`,
+            dailyReport(this.input(service, from, today)),
+          ),
+        );
+      }
+    }
+    // Monday: the week that just ended
+    if (this.config.reports.weekly && new Date(today).getUTCDay() === 1) {
+      const weekFrom = today - 7 * DAY;
+      const wkey = new Date(weekFrom).toISOString().slice(0, 10);
+      if (wkey !== this.lastWeekly) {
+        this.lastWeekly = wkey;
+        const path = join(this.reportDir, `weekly-${wkey}.md`);
+        if (!existsSync(path))
+          written.push(
+            await this.writeReport(
+              path,
+              `${service.account} weekly ${wkey}`,
+              weeklyReport(this.input(service, weekFrom, today)),
+            ),
+          );
+      }
+    }
+    return written;
+  }
+
+  /** A report of the last 24 hours of event time (the demo's closing summary). */
+  async latest(service: PaperTradingService): Promise<string> {
+    const to = Number.isFinite(service.handledUntil) ? service.handledUntil : 0;
+    const path = join(this.reportDir, 'latest.md');
+    mkdirSync(this.reportDir, { recursive: true });
+    writeFileSync(path, dailyReport(this.input(service, to - DAY, to)));
+    return path;
+  }
+
+  private input(service: PaperTradingService, from: number, to: number) {
+    return {
+      account: service.account,
+      capital: this.config.capital,
+      quote: this.config.quoteCurrency,
+      kernel: service.kernelView,
+      history: service.history,
+      from,
+      to,
+    };
+  }
+
+  private async writeReport(path: string, subject: string, markdown: string): Promise<string> {
+    mkdirSync(this.reportDir, { recursive: true });
+    writeFileSync(path, markdown);
+    this.logger.info({ report: path }, 'report written');
+    await this.mail(`[tradekernel] ${subject}`, markdown);
+    return path;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The service's composition: store, single-writer lock, projections worker, API (+ /metrics),
+ * candle source, clock, the loop, alerts and reports. `tradekernel run` calls runService.
+ */
+import { join } from 'node:path';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { openCcxtCandleSource } from '../adapters/exchange/ccxt-candle-source.js';
+import type { Mailer } from '../adapters/mail/smtp-mailer.js';
+import { SmtpMailer } from '../adapters/mail/smtp-mailer.js';
+import { instrumentEventStore } from '../adapters/metrics/instrumented-event-store.js';
+import { TradekernelMetrics } from '../adapters/metrics/metrics.js';
+import type { SqlDatabase } from '../adapters/sql/database.js';
+import { ProjectionWorker } from '../api/projection-worker.js';
+import { buildApi } from '../api/server.js';
+import { openContext } from '../cli/context.js';
+import type { StoreFlags } from '../cli/settings.js';
+import { UnavailableError } from '../domain/errors.js';
+import { timeframeMs } from '../domain/market/timeframe.js';
+import type { CandleSource } from '../domain/ports/candle-source.js';
+import { allProjectors, ProjectionRunner } from '../projections/index.js';
+import { AbortedError, type Clock, SystemClock, VirtualClock } from './clock.js';
+import { accountStreamOf, type ServiceConfig } from './config.js';
+import { Notifier } from './notifications.js';
+import { type CycleReport, PaperTradingService } from './paper-service.js';
+import { ReplayCandleSource, type SourceSpec } from './sources.js';
+
+export interface RunServiceOptions {
+  store: StoreFlags;
+  config: ServiceConfig;
+  source: SourceSpec;
+  speed: number | 'max';
+  version: string;
+  logger: Logger;
+  signal: AbortSignal;
+  /** default: the config's api section */
+  api?: { host: string; port: number } | null;
+  token?: string | undefined;
+  mailer?: Mailer | null;
+  /** where reports go (default <data-dir>/reports) */
+  reportDir?: string;
+  /** a live run's clock (tests: a VirtualClock) */
+  clock?: Clock;
+  /** wrap the source (the soak injects failures) */
+  wrapSource?: (source: CandleSource) => CandleSource;
+  /** stop after this many cycles (tests) */
+  maxCycles?: number;
+  retryDelayMs?: (attempt: number) => number;
+  onListening?: (url: string) => void;
+  onCycle?: (report: CycleReport, service: PaperTradingService) => void;
+}
+
+export interface RunServiceResult {
+  account: string;
+  cycles: number;
+  reason: 'exhausted' | 'stopped' | 'max-cycles';
+  reports: string[];
+  latestReport: string | null;
+  decisions: number;
+  alerts: number;
+  projectedTo: number;
+}
+
+/** Holds a PostgreSQL session-level advisory lock per account: released when the process dies. */
+async function lockAccount(database: SqlDatabase, account: string): Promise<() => Promise<void>> {
+  if (database.kind !== 'postgres' || !database.connect) return async () => {};
+  const client: pg.PoolClient = await database.connect();
+  const { rows } = await client.query<{ ok: boolean }>(
+    'select pg_try_advisory_lock(hashtextextended($1, 0)) as ok',
+    [`tradekernel:account:${account}`],
+  );
+  if (!rows[0]?.ok) {
+    client.release();
+    throw new UnavailableError(
+      `account ${account} is already run by another tradekernel service`,
+      'one service per account: stop the other one, or give this one another "account" in its config',
+    );
+  }
+  return async () => {
+    await client
+      .query('select pg_advisory_unlock(hashtextextended($1, 0))', [`tradekernel:account:${account}`])
+      .catch(() => {});
+    client.release();
+  };
+}
+
+export async function runService(o: RunServiceOptions): Promise<RunServiceResult> {
+  const { config, logger } = o;
+  const account = accountStreamOf(config);
+  const ctx = await openContext(o.store);
+  const cleanups: (() => Promise<unknown>)[] = [() => ctx.close()];
+  const close = async () => {
+    for (const c of cleanups.reverse())
+      await c().catch((e) => logger.error({ err: (e as Error).message }, 'close failed'));
+  };
+  try {
+    cleanups.push(await lockAccount(ctx.database, account));
+    const metrics = new TradekernelMetrics({ version: o.version });
+    const store = instrumentEventStore(ctx.store, metrics);
+    const projections = new ProjectionRunner(ctx.database, store, allProjectors());
+    await projections.prepare();
+    const worker = new ProjectionWorker(projections, {
+      metrics,
+      onError: (error) => logger.error({ err: (error as Error).message }, 'projection run failed; retrying'),
+    });
+    worker.start();
+    cleanups.push(() => worker.stop());
+
+    const api =
+      o.api === undefined
+        ? config.api.enabled
+          ? { host: config.api.host, port: config.api.port }
+          : null
+        : o.api;
+    if (api) {
+      const app = await buildApi({
+        store,
+        database: ctx.database,
+        catalogue: ctx.catalogue,
+        projections,
+        worker,
+        metrics,
+        token: o.token,
+        version: o.version,
+        logger: false,
+      });
+      const url = await app
+        .listen({ host: api.host, port: api.port })
+        .catch((error: NodeJS.ErrnoException) => {
+          throw new UnavailableError(
+            `cannot listen on ${api.host}:${api.port}: ${error.code ?? error.message}`,
+            'pick another port (api.port or --port), or --no-api',
+          );
+        });
+      cleanups.push(() => app.close());
+      logger.info({ url }, 'API listening (docs /docs, metrics /metrics)');
+      o.onListening?.(url);
+    }
+
+    let source: CandleSource;
+    let clock: Clock;
+    let end = Number.POSITIVE_INFINITY;
+    let from: number | undefined;
+    const step = timeframeMs(config.timeframe);
+    if (o.source.kind === 'replay') {
+      const replay = await ReplayCandleSource.open(
+        o.source.path,
+        config.exchange,
+        config.timeframe,
+        config.symbols,
+      );
+      const range = replay.range();
+      end = range.lastClose;
+      from = range.first;
+      source = replay;
+      clock = o.clock ?? new VirtualClock(range.first + step + config.settleDelayMs, o.speed);
+    } else {
+      source = await openCcxtCandleSource({
+        exchange: config.exchange,
+        ...(config.exchangeApiUrl ? { apiUrl: config.exchangeApiUrl } : {}),
+      });
+      clock = o.clock ?? new SystemClock();
+    }
+    if (o.wrapSource) source = o.wrapSource(source);
+    cleanups.push(() => source.close());
+
+    const mailer = o.mailer !== undefined ? o.mailer : config.smtp ? new SmtpMailer(config.smtp) : null;
+    if (mailer) cleanups.push(() => mailer.close());
+    const reportDir =
+      o.reportDir ?? join(o.store.dataDir ?? process.env.TRADEKERNEL_DATA_DIR ?? './data', 'reports');
+    const notifier = new Notifier(config, logger, mailer, reportDir);
+    const reports: string[] = [];
+    let decisions = 0;
+    let service: PaperTradingService;
+    service = new PaperTradingService({
+      store,
+      source,
+      clock,
+      config,
+      logger,
+      version: o.version,
+      ...(from !== undefined ? { from } : {}),
+      ...(o.retryDelayMs ? { retryDelayMs: o.retryDelayMs } : {}),
+      hooks: {
+        onDecisions: async (events) => {
+          decisions += events.length;
+          metrics.recordKernelEvents(events);
+          await notifier.onDecisions(service, events);
+        },
+        onCollectionFailed: (symbol, error) => notifier.onCollectionFailed(service, symbol, error),
+        onCycle: async (report) => {
+          const status = service.kernelView.status();
+          metrics.setPortfolio(account, {
+            equity: status.equity,
+            drawdown: status.drawdown,
+            openPositions: service.kernelView.openPositions().length,
+          });
+          reports.push(...(await notifier.reportsDue(service, clock.now())));
+          await notifier.onCycle(service, clock.now());
+          o.onCycle?.(report, service);
+        },
+      },
+    });
+    await service.start();
+    if (clock instanceof VirtualClock && Number.isFinite(service.handledUntil))
+      await clock.sleepUntil(service.handledUntil + config.settleDelayMs);
+
+    let cycles = 0;
+    let reason: RunServiceResult['reason'] = 'stopped';
+    while (!o.signal.aborted) {
+      if (service.handledUntil >= end) {
+        reason = 'exhausted';
+        break;
+      }
+      if (o.maxCycles !== undefined && cycles >= o.maxCycles) {
+        reason = 'max-cycles';
+        break;
+      }
+      try {
+        await clock.sleepUntil(service.nextDue(), o.signal);
+      } catch (error) {
+        if (error instanceof AbortedError) break;
+        throw error;
+      }
+      try {
+        await service.cycle();
+      } catch (error) {
+        await notifier.alert({
+          kind: 'error',
+          subject: `${account}: cycle failed`,
+          text: String((error as Error)?.stack ?? error),
+        });
+        throw error;
+      }
+      cycles++;
+    }
+    // everything projected before a replay reports done
+    await worker.stop();
+    const projectedTo = await projections.catchUp();
+    const latestReport = reason === 'exhausted' ? await notifier.latest(service) : null;
+    logger.info({ account, cycles, reason, decisions, projectedTo }, 'service stopped');
+    return {
+      account,
+      cycles,
+      reason,
+      reports,
+      latestReport,
+      decisions,
+      alerts: notifier.sent.length,
+      projectedTo,
+    };
+  } finally {
+    await close();
+  }
+}

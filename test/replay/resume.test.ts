@@ -1,0 +1,61 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
+import { openPglite, type SqlDatabase } from '../../src/adapters/sql/database.js';
+import { KERNEL_VERSION } from '../../src/cli/version.js';
+import { createCatalogue } from '../../src/domain/catalogue.js';
+import type { EventStore } from '../../src/domain/ports/event-store.js';
+import { runBacktest } from '../../src/replay/backtest/run-backtest.js';
+import { type BacktestSpec, defaultSettings } from '../../src/replay/backtest/settings.js';
+import { verifyRun } from '../../src/replay/backtest/verify-run.js';
+import { importCandles } from '../../src/services/import-candles.js';
+import { FIXTURE_FROM, FIXTURE_TO, FIXTURES } from './support.js';
+
+describe('a run whose append was interrupted', () => {
+  let database: SqlDatabase;
+  let store: EventStore;
+  beforeAll(async () => {
+    database = await openPglite();
+    store = await PostgresEventStore.open(database, createCatalogue());
+    await importCandles(store, [FIXTURES['BTC/USDT']!]);
+  });
+  afterAll(() => database.close());
+
+  const spec: BacktestSpec = {
+    strategy: { name: 'ema-cross', params: {} },
+    exchange: 'binance',
+    timeframe: '1h',
+    symbols: ['BTC/USDT'],
+    from: FIXTURE_FROM,
+    to: FIXTURE_TO,
+    settings: defaultSettings(),
+  };
+
+  it('is completed by running the same command again; then verifies', async () => {
+    const options = { kernelVersion: KERNEL_VERSION, database, batchSize: 100 };
+    const first = await runBacktest(store, spec, options);
+    expect(first.storedAs).toBe('appended');
+    const total = first.sim.decisions + 2;
+    expect(total).toBeGreaterThan(300);
+    // as if the process died after the third batch
+    await sql`delete from eventlog.events where stream_id = ${first.account} and revision >= 300`.execute(
+      database.db,
+    );
+    await sql`update eventlog.streams set revision = 299 where stream_id = ${first.account}`.execute(
+      database.db,
+    );
+    const interrupted = await verifyRun(store, first.runId, options);
+    expect(interrupted.ok).toBe(false);
+    expect(interrupted.problems).toContain(
+      'the run has no RunCompleted: it was interrupted before its last append',
+    );
+
+    const again = await runBacktest(store, spec, options);
+    expect(again.storedAs).toBe('resumed');
+    expect(again.decisionHash).toBe(first.decisionHash);
+    expect(await store.streamRevision(first.account)).toBe(total - 1);
+    expect((await verifyRun(store, first.runId, options)).ok).toBe(true);
+    const third = await runBacktest(store, spec, options);
+    expect(third.storedAs).toBe('already-stored');
+  });
+});
