@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
+import { eventlogMigrations } from '../../src/adapters/event-store/postgres-schema.js';
 import { openPglite, type SqlDatabase } from '../../src/adapters/sql/database.js';
+import { migrate } from '../../src/adapters/sql/migrations.js';
 import { StoreDataError } from '../../src/domain/errors.js';
 import { defineEvent, EventCatalogue } from '../../src/domain/events/catalogue.js';
 import { number, object, string } from '../../src/domain/events/schema.js';
@@ -76,7 +79,7 @@ for (const backend of backends.filter((b) => b.sql)) {
       const slowInFlight = new Promise<void>((r) => {
         slowAppended = r;
       });
-      // A writer whose transaction appends first (lower position) and commits last.
+      // A writer whose transaction appends first and is slow to commit.
       const slow = database.db.transaction().execute(async (tx) => {
         const txStore = await PostgresEventStore.open({ ...database, db: tx }, testCatalogue(), {
           migrate: false,
@@ -87,27 +90,84 @@ for (const backend of backends.filter((b) => b.sql)) {
         return result;
       });
       await slowInFlight;
-      const fast = await store.append(`${p}-fast`, [testEvent(2)]);
+      // A later writer cannot commit before it: appends are serialised until commit.
+      let fastDone = false;
+      const fast = store.append(`${p}-fast`, [testEvent(2)]).finally(() => {
+        fastDone = true;
+      });
       const filter = { streamPrefixes: [`${p}-`] };
-      expect(await collect(store.readAll({ filter }))).toEqual([]);
       const sub = store.subscribeAll({ filter });
       const iterator = sub[Symbol.asyncIterator]();
       const first = iterator.next();
-      await new Promise((r) => setTimeout(r, 100));
-      expect(sub.position).toBeLessThan(fast.position);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(fastDone).toBe(false);
+      expect(await collect(store.readAll({ filter }))).toEqual([]);
       releaseSlow();
       const slowResult = await slow;
-      expect(slowResult.position).toBeLessThan(fast.position);
+      const fastResult = await fast;
+      expect(slowResult.position).toBeLessThan(fastResult.position);
       expect((await first).value.position).toBe(slowResult.position);
-      expect((await iterator.next()).value.position).toBe(fast.position);
+      expect((await iterator.next()).value.position).toBe(fastResult.position);
       await sub.close();
       expect((await collect(store.readAll({ filter }))).map((e) => e.position)).toEqual([
         slowResult.position,
-        fast.position,
+        fastResult.position,
       ]);
+    });
+
+    it('a long transaction elsewhere on the server delays no reader', async () => {
+      if (backend.name === 'pglite') return; // one connection: no concurrent transactions exist
+      const p = uniquePrefix();
+      const other = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await other.connect();
+      try {
+        // holds a transaction id, as a projection batch, a backup or another application would
+        await other.query('begin');
+        await other.query('select pg_current_xact_id()');
+        const appended = await store.append(`${p}-x`, testEvents(0, 3));
+        const read = await collect(store.readAll({ filter: { streamPrefixes: [`${p}-`] } }));
+        expect(read.map((e) => e.position).at(-1)).toBe(appended.position);
+        expect(await store.headPosition()).toBeGreaterThanOrEqual(appended.position);
+        const sub = store.subscribeAll({ filter: { streamPrefixes: [`${p}-`] } });
+        const seen: number[] = [];
+        for await (const e of sub) {
+          seen.push(e.position);
+          if (seen.length === 3) break;
+        }
+        await sub.close();
+        expect(seen).toEqual(read.map((e) => e.position));
+      } finally {
+        await other.query('rollback').catch(() => {});
+        await other.end();
+      }
     });
   });
 }
+
+describe('upgrading a log written by an earlier build', () => {
+  it('continues the global order above the positions already stored', async () => {
+    const database = await openPglite();
+    try {
+      await migrate(database, 'eventlog', eventlogMigrations.slice(0, 2));
+      // schema v2 took positions from transaction ids: large, sparse numbers
+      const old = 7_000_000 * 65_536;
+      await sql`insert into eventlog.streams values ('old-1', 0)`.execute(database.db);
+      await sql`insert into eventlog.events (position, stream_id, revision, id, type, data, occurred_at,
+          schema_version, recorded_at)
+        values (${old}, 'old-1', 0, ${testEvent(1).id}, 'TestHappened', '{"n":1}', 1700000000000, 1, 0)`.execute(
+        database.db,
+      );
+      const store = await PostgresEventStore.open(database, testCatalogue());
+      const appended = await store.append('new-1', testEvents(2, 2));
+      const all = await collect(store.readAll());
+      expect(all.map((e) => e.stream)).toEqual(['old-1', 'new-1', 'new-1']);
+      expect(all[1]!.position).toBeGreaterThan(old);
+      expect(appended.position).toBe(all[2]!.position);
+    } finally {
+      await database.close();
+    }
+  });
+});
 
 describe('foreign data in the database', () => {
   it('refuses an eventlog.events table that tradekernel did not create', async () => {

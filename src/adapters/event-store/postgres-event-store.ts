@@ -24,7 +24,7 @@ import type { SqlDatabase } from '../sql/database.js';
 import { migrate } from '../sql/migrations.js';
 import { EventLines, WIRE_COLUMNS, WIRE_LINE } from './event-row.js';
 import { type Page, PollingSubscription } from './polling-subscription.js';
-import { eventlogMigrations, MAX_BATCH, POSITION_SHIFT } from './postgres-schema.js';
+import { eventlogMigrations, MAX_BATCH } from './postgres-schema.js';
 
 const NOTIFY_CHANNEL = 'tradekernel_events';
 /**
@@ -37,10 +37,16 @@ const COPY_MIN_BATCH = 150;
 const COPY_CHUNK_BYTES = 1 << 16;
 const COPY_EVENTS = `copy eventlog.events (position, stream_id, revision, id, type, data, occurred_at,
   causation_id, correlation_id, schema_version, mode, run_id, recorded_at) from stdin`;
-const POSITION_BASE = sql.raw(`(pg_current_xact_id()::text::bigint << ${POSITION_SHIFT})`);
-const NOW_MS = sql.raw('(extract(epoch from statement_timestamp()) * 1000)::bigint');
-/** Every position below this is final (see postgres-schema.ts). */
-const HORIZON = sql.raw(`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${POSITION_SHIFT})`);
+/**
+ * The CTE `b` every append starts from: takes the append lock and the batch's first position (see
+ * postgres-schema.ts). The revision claim reads from it, so the lock is always taken before the
+ * stream's row is: two appends can never wait on each other in opposite orders.
+ */
+const reserve = (count: number) =>
+  sql`b as (select eventlog.reserve_positions(${count}) as base,
+    (extract(epoch from statement_timestamp()) * 1000)::bigint as now)`;
+/** Every position below this is final: in-flight appends hold positions above every committed one. */
+const HORIZON = sql.raw('(select coalesce(max(position), 0) + 1 from eventlog.events)');
 
 /**
  * The event store on PostgreSQL, written once with kysely; runs on PGlite (embedded) and on a
@@ -117,8 +123,8 @@ export class PostgresEventStore implements EventStore {
     expected: ExpectedRevision,
   ): Promise<Inserted | undefined> {
     const query = sql<Inserted>`
-      with s as (${revisionClaim(stream, events.length, expected)}),
-      b as (select ${POSITION_BASE} as base, ${NOW_MS} as now),
+      with ${reserve(events.length)},
+      s as (${revisionClaim(stream, events.length, expected)}),
       x as (select string_to_array(line, E'\t') as f, n
         from string_to_table(${encodeBatch(events)}, E'\n') with ordinality as t(line, n)),
       ins as (
@@ -161,10 +167,9 @@ export class PostgresEventStore implements EventStore {
       await client.query('begin');
       const claim = await run<{ revision: number; base: number; now: number }>(
         client,
-        sql`with s as (${revisionClaim(stream, events.length, expected)})
-          select s.revision, ${POSITION_BASE} as base, ${NOW_MS} as now,
-            pg_notify(${NOTIFY_CHANNEL}, '') as notified
-          from s`.compile(this.database.db),
+        sql`with ${reserve(events.length)}, s as (${revisionClaim(stream, events.length, expected)})
+          select s.revision, b.base, b.now, pg_notify(${NOTIFY_CHANNEL}, '') as notified
+          from s, b`.compile(this.database.db),
       );
       const row = claim[0];
       if (!row) {
@@ -403,11 +408,10 @@ export class PostgresEventStore implements EventStore {
 
   async headPosition(): Promise<number> {
     const { rows } = await sql<{ position: number | null }>`
-      select max(position) as position from eventlog.events where position < ${HORIZON}`.execute(
-      this.database.db,
-    );
+      select max(position) as position from eventlog.events`.execute(this.database.db);
     return Number(rows[0]?.position ?? 0);
   }
+
 
   async stats(): Promise<StoreStats> {
     const db = this.database.db;
@@ -466,22 +470,25 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
-/** The CTE that moves the stream's revision, returning the new last revision, or no row on conflict. */
+/**
+ * The CTE that moves the stream's revision, returning the new last revision, or no row on
+ * conflict. It reads from `b` (see `reserve`): the append lock is held before the row is locked.
+ */
 function revisionClaim(stream: string, count: number, expected: ExpectedRevision): RawBuilder<unknown> {
   switch (expected) {
     case 'any':
-      return sql`insert into eventlog.streams (stream_id, revision) values (${stream}, ${count - 1})
+      return sql`insert into eventlog.streams (stream_id, revision) select ${stream}, ${count - 1} from b
         on conflict (stream_id) do update set revision = eventlog.streams.revision + ${count}
         returning revision`;
     case 'no_stream':
-      return sql`insert into eventlog.streams (stream_id, revision) values (${stream}, ${count - 1})
+      return sql`insert into eventlog.streams (stream_id, revision) select ${stream}, ${count - 1} from b
         on conflict (stream_id) do nothing returning revision`;
     case 'stream_exists':
-      return sql`update eventlog.streams set revision = revision + ${count}
+      return sql`update eventlog.streams set revision = revision + ${count} from b
         where stream_id = ${stream} returning revision`;
     default:
       if (expected === -1) return revisionClaim(stream, count, 'no_stream');
-      return sql`update eventlog.streams set revision = revision + ${count}
+      return sql`update eventlog.streams set revision = revision + ${count} from b
         where stream_id = ${stream} and revision = ${expected} returning revision`;
   }
 }

@@ -1,15 +1,19 @@
 import type { Migration } from '../sql/migrations.js';
 
 /**
- * Global positions are derived from the writing transaction's id: position = xid * 2^16 + index
- * in the batch. A reader of the global order takes only positions below the oldest transaction
- * still running (pg_snapshot_xmin << 16): everything below is final and every later commit gets
- * a higher position, so a reader never skips an event that commits late. (A plain identity
- * column cannot promise that: a transaction that took a lower number may commit after a reader
- * has moved past it.) One append holds at most 65,536 events; 2^37 transactions fit in a JS number.
+ * Global positions come from one sequence, handed out under a transaction-scoped advisory lock
+ * (`eventlog.reserve_positions`): appends to the log are serialised from the moment they take
+ * their positions until they commit. So every position still in flight is above every committed
+ * one, and a reader that reads below the highest committed position + 1 never skips an event that
+ * commits late, whatever else the server is running. (A plain identity column cannot promise
+ * that: a transaction that took a lower number may commit after a reader moved past it. The first
+ * design took positions from transaction ids and read below the cluster's oldest running
+ * transaction; any long transaction on the server, even in another database, then stalled every
+ * reader.) One append holds at most 65,536 events.
  */
-export const POSITION_SHIFT = 16;
-export const MAX_BATCH = 1 << POSITION_SHIFT;
+export const MAX_BATCH = 1 << 16;
+/** The advisory lock key of appends ("tkevtlog" in ASCII, as a bigint). */
+export const APPEND_LOCK_KEY = 0x746b6576746c6f67n;
 
 /** Every column but the data: the planner's statistics cover them. */
 const PLANNED_COLUMNS =
@@ -60,6 +64,21 @@ export const eventlogMigrations: Migration[] = [
       // the data needs no statistics at all.
       `alter table eventlog.events ${PLANNED_COLUMNS.map((c) => `alter column ${c} set statistics 10`).join(', ')},
         alter column data set statistics 0`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'event log: positions from a sequence, appends serialised by an advisory lock',
+    up: [
+      // Existing logs keep their (transaction-id based) positions; new ones continue above them.
+      'create sequence eventlog.positions as bigint minvalue 1',
+      `select setval('eventlog.positions', coalesce((select max(position) from eventlog.events), 0) + 1, false)`,
+      // Lock first, then take n positions: every caller holds the lock until it commits, so the
+      // positions handed out are above every committed one. Returns the first of the n.
+      `create function eventlog.reserve_positions(n integer) returns bigint language sql volatile as $$
+        select pg_advisory_xact_lock(${APPEND_LOCK_KEY});
+        select setval('eventlog.positions', nextval('eventlog.positions') + n - 1) - n + 1;
+      $$`,
     ],
   },
 ];

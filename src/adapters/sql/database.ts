@@ -74,6 +74,9 @@ export function redactUrl(url: string): string {
 
 export async function openPostgres(url: string, options: { poolSize?: number } = {}): Promise<SqlDatabase> {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 8, types });
+  // An idle connection the server drops (restart, admin termination) is discarded by the pool;
+  // without a listener its 'error' event would crash the process. The next query reconnects.
+  pool.on('error', () => {});
   const location = redactUrl(url);
   try {
     const client = await pool.connect();
