@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_CONTENT_TYPE } from '../../src/api/problem.js';
 import type { PositionClosedData } from '../../src/domain/portfolio/events.js';
@@ -193,6 +194,26 @@ for (const backend of backends.filter((b) => b.sql)) {
       const closed = run.kernel.closedTrades().filter((t) => t.strategy === 'ema-cross');
       expect(strategies[0]!.precision).toBe(closed.filter((t) => t.pnl > 0).length / closed.length);
       expect((await f.app.inject(`/v1/trading-halts?account=${run.account}`)).statusCode).toBe(200);
+      // a halt row as the risk projection writes one: every column reaches its field
+      const haltAccount = `${run.account}-halt`;
+      await sql`insert into readmodel.trading_halts values (${haltAccount}, '2024-03-01T00:00:00Z',
+        'daily-loss', 'lost 5.2% today', 948, 1000, 52, 50, '2024-03-02T00:00:00Z',
+        '00000000-0000-8000-8000-000000000001', 123456)`.execute(f.database.db);
+      const halts = await all(`/v1/trading-halts?account=${haltAccount}`);
+      expect(halts).toEqual([
+        {
+          account: haltAccount,
+          time: Date.UTC(2024, 2, 1),
+          rule: 'daily-loss',
+          reason: 'lost 5.2% today',
+          equity: 948,
+          referenceEquity: 1000,
+          loss: 52,
+          limit: 50,
+          until: Date.UTC(2024, 2, 2),
+          position: 123456,
+        },
+      ]);
       const predictions = await f.app.inject(`/v1/predictions?account=${run.account}`);
       expect(predictions.statusCode).toBe(200);
       expect(predictions.json().data).toEqual([]);

@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
 import { ORDER_STATUSES } from '../../projections/orders.js';
+import { eventTableRoute } from '../event-table-route.js';
 import { listRoute } from '../list-route.js';
 import type { ApiModule } from '../module.js';
 import { SYMBOL } from '../schemas.js';
 import {
   ACCOUNT,
-  afterTimePosition,
   afterTimeTextText,
   eq,
   FROM,
@@ -22,7 +22,6 @@ import {
   TO,
   timeRange,
   toMs,
-  toNum,
 } from './read-models.js';
 
 /** Orders with their state, and every fill (the `orders` and `fills` projections). */
@@ -88,14 +87,6 @@ const fillSchema = object({
   position: { ...int, description: 'global position of the OrderFilled event' },
 });
 
-interface FillsQuery {
-  account?: string;
-  symbol?: string;
-  side?: string;
-  from?: string;
-  to?: string;
-}
-
 export const ordersModule: ApiModule = {
   name: 'orders',
   tag: {
@@ -156,49 +147,12 @@ export const ordersModule: ApiModule = {
       },
     });
 
-    listRoute<FillsQuery, Record<string, unknown>, readonly [number, number]>(app, deps, 'orders', {
+    eventTableRoute(app, deps, 'orders', {
       url: '/v1/fills',
       summary: 'Fills in time order: price, quantity, fee, slippage, liquidity',
-      filters: {
-        account: ACCOUNT,
-        symbol: SYMBOL,
-        side: { type: 'string', enum: ['buy', 'sell'] },
-        from: FROM,
-        to: TO,
-      },
+      table: 'readmodel.fills',
+      filters: { account: ACCOUNT, symbol: SYMBOL, side: { type: 'string', enum: ['buy', 'sell'] } },
       item: fillSchema,
-      isKey: keyShapes.timePosition,
-      keyOf: (f) => [f.time as number, f.position as number],
-      async fetch({ database }, q, { after, limit }) {
-        const range = timeRange(q);
-        const { rows } = await sql<Record<string, unknown>>`
-          select * from readmodel.fills
-          where true ${eq('account', q.account)} ${eq('symbol', q.symbol)} ${eq('side', q.side)}
-            ${inRange('time', range)} ${afterTimePosition('time', 'event_position', after)}
-          order by time, event_position
-          limit ${limit}`.execute(database.db);
-        return rows.map((r) => ({
-          account: r.account,
-          time: toMs(r.time),
-          clientOrderId: r.client_order_id,
-          fillNumber: r.fill_number,
-          positionId: r.position_id,
-          symbol: r.symbol,
-          side: r.side,
-          reason: r.reason,
-          price: r.price,
-          quantity: r.quantity,
-          notional: r.notional,
-          fee: r.fee,
-          feeCurrency: r.fee_currency,
-          referencePrice: r.reference_price,
-          slippageBps: r.slippage_bps,
-          slippageQuote: r.slippage_quote,
-          liquidity: r.liquidity,
-          remainingQuantity: r.remaining_quantity,
-          position: toNum(r.event_position),
-        }));
-      },
     });
   },
 };
