@@ -3,10 +3,13 @@
  * through the `data import` use case (read, validate, build events, append) into a fresh store:
  * PGlite in a new temporary directory, PostgreSQL in a scratch database on 127.0.0.1 that is
  * dropped afterwards. Prints one JSON line per store: candles per second and peak RSS of the
- * import, then the seconds of a second import of the same files (all already present) and of
- * `data list` over the result.
+ * import, then the seconds of a second import of the same files (all already present), of
+ * `data list` over the result, and of `data resample` of the year to 1h, 4h and 1d.
  *
  *   node --import tsx bench/import.bench.ts [--store pglite|postgres]... [--batch 65536] [--files 365]
+ *
+ * `--prepare-only` measures instead the file worker's part alone (read, parse, validate, derive
+ * the ids: prepareCandleFile), in this thread, no store: µs per candle, best of 3 passes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,8 +19,10 @@ import pg from 'pg';
 import { PostgresEventStore } from '../src/adapters/event-store/postgres-event-store.js';
 import { openPglite, openPostgres, type SqlDatabase } from '../src/adapters/sql/database.js';
 import { createCatalogue } from '../src/domain/catalogue.js';
+import { prepareCandleFile } from '../src/services/candle-file-preparer.js';
 import { importCandles } from '../src/services/import-candles.js';
 import { listMarkets } from '../src/services/market-catalog.js';
+import { resampleMarket } from '../src/services/resample-market.js';
 import {
   ADMIN_URL,
   klineFiles,
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '65536' },
     files: { type: 'string' },
     events: { type: 'string' },
+    'prepare-only': { type: 'boolean' },
   },
   strict: false,
 });
@@ -41,6 +47,29 @@ const stores = (values.store as string[] | undefined) ?? ['pglite', 'postgres'];
 const batchSize = Number(values.batch);
 const all = klineFiles('BTCUSDT-1m-2021-');
 const files = values.files ? all.slice(0, Number(values.files)) : all;
+
+if (values['prepare-only']) {
+  const key = { exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1m' as const };
+  let best = Number.POSITIVE_INFINITY;
+  let candles = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    candles = 0;
+    const started = performance.now();
+    for (const path of files) {
+      const prepared = await prepareCandleFile({ path, key, skipInvalid: false });
+      if (!prepared.ok) throw new Error(prepared.failure.message);
+      candles += prepared.file.count;
+    }
+    best = Math.min(best, performance.now() - started);
+  }
+  report('import-prepare', {
+    files: files.length,
+    candles,
+    usPerCandle: Number(((best * 1000) / candles).toFixed(2)),
+    ...machine(),
+  });
+  process.exit(0);
+}
 
 for (const store of stores) {
   if (store !== 'pglite' && store !== 'postgres') throw new Error(`--store ${store}: use pglite or postgres`);
@@ -98,6 +127,15 @@ for (const store of stores) {
     if (again.value.totals.present !== result.totals.new)
       throw new Error('re-import did not find every candle');
     const list = await timedSeconds(() => listMarkets(eventStore));
+    const resample = await timedSeconds(() =>
+      resampleMarket(eventStore, {
+        exchange: 'binance',
+        symbol: 'BTC/USDT',
+        from: '1m',
+        to: ['1h', '4h', '1d'],
+      }),
+    );
+    if (resample.value.error) throw new Error(resample.value.error.message);
     report('import', {
       store,
       files: result.totals.files,
@@ -114,6 +152,8 @@ for (const store of stores) {
         store === 'postgres' ? Number(((serverUsed * 1e6) / result.totals.new).toFixed(2)) : null,
       reimportSeconds: again.seconds,
       listSeconds: list.seconds,
+      resampleSeconds: resample.seconds,
+      resampledCandles: resample.value.totals.new,
       rssBeforeMiB: Math.round(before / 2 ** 20),
       ...machine(),
     });

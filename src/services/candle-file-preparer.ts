@@ -3,7 +3,7 @@ import type { Compression, MarketFileFormat } from '../adapters/market-files/det
 import { readMarketFile } from '../adapters/market-files/read-market-file.js';
 import { TradekernelError } from '../domain/errors.js';
 import type { MarketKey } from '../domain/market/candle.js';
-import { candleEventId } from '../domain/market/candle-events.js';
+import { candleEventIds } from '../domain/market/candle-events.js';
 import {
   type CandleIssue,
   countInvalidRows,
@@ -103,6 +103,7 @@ export async function prepareCandleFile(job: PrepareJob): Promise<PrepareResult>
       skipped: countInvalidRows(issues),
     };
     const ids = new Array<string>(n);
+    const candleEventId = candleEventIds(job.key);
     for (let i = 0; i < n; i++) {
       const c = candles[i]!;
       file.openTime[i] = c.openTime;
@@ -113,7 +114,7 @@ export async function prepareCandleFile(job: PrepareJob): Promise<PrepareResult>
       file.volume[i] = c.volume;
       file.line[i] = c.line;
       file.row[i] = c.row;
-      ids[i] = candleEventId(job.key, c.openTime);
+      ids[i] = candleEventId(c.openTime);
     }
     file.ids = ids.join('');
     if (file.ids.length !== n * ID_LENGTH) throw new Error('candle event ids are not 36-character UUIDs');

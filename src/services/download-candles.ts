@@ -4,12 +4,14 @@ import type { MarketKey } from '../domain/market/candle.js';
 import { marketStreamOf } from '../domain/market/candle-events.js';
 import { InvalidCandlesError } from '../domain/market/candle-issue.js';
 import { splitUnclosedCandles } from '../domain/market/closed-candles.js';
+import type { ObservedMarketRules } from '../domain/market/market-rules.js';
 import { alignTime, type Timeframe, timeframeMs } from '../domain/market/timeframe.js';
 import { validateCandles } from '../domain/market/validate.js';
 import type { CandleSource } from '../domain/ports/candle-source.js';
 import type { EventStore } from '../domain/ports/event-store.js';
 import { AppendPipeline } from './append-pipeline.js';
 import { type ErrorReport, errorReport, type GapReport, gapReport, isoTime } from './market-report.js';
+import { recordMarketRules } from './market-rules-recorder.js';
 import { MarketStreamWriter, type SourceCandle } from './market-stream-writer.js';
 
 /**
@@ -21,7 +23,9 @@ import { MarketStreamWriter, type SourceCandle } from './market-stream-writer.js
  *   as a gap the exchange never had, and an earlier one cannot insert before stored candles;
  * - pages forwards with the source's page size until `until`, the present, or an empty page;
  * - drops candles that are still open at `now` (the exchange serves the forming candle);
- * - stores every page as it arrives, so an interrupted download resumes where it stopped.
+ * - stores every page as it arrives, so an interrupted download resumes where it stopped;
+ * - observes the market's trading rules (when the source gives them) and records a
+ *   MarketRulesObserved event in the market's rules stream when they changed.
  */
 
 export interface DownloadOptions {
@@ -62,6 +66,12 @@ export interface DownloadMarketReport {
   /** open times of the first and last candle stored by this download */
   first: string | null;
   last: string | null;
+  /**
+   * the market's trading rules as observed by this download; `recorded`: a MarketRulesObserved
+   * event was appended (first observation, or they changed). null: not observed (the source
+   * does not publish them as steps, or the download failed before).
+   */
+  rules: (ObservedMarketRules & { recorded: boolean }) | null;
 }
 
 export interface DownloadReport {
@@ -69,7 +79,16 @@ export interface DownloadReport {
   timeframe: string;
   correlationId: string;
   markets: DownloadMarketReport[];
-  totals: { requests: number; fetched: number; new: number; present: number; gaps: number; missing: number };
+  totals: {
+    requests: number;
+    fetched: number;
+    new: number;
+    present: number;
+    gaps: number;
+    missing: number;
+    /** MarketRulesObserved events appended */
+    rulesRecorded: number;
+  };
   error: (ErrorReport & { symbol: string | null }) | null;
 }
 
@@ -100,6 +119,7 @@ export async function downloadCandles(
     gaps: [],
     first: null,
     last: null,
+    rules: null,
   }));
 
   let error: DownloadReport['error'] = null;
@@ -157,6 +177,16 @@ export async function downloadCandles(
         if (unclosed.length > 0 || next <= cursor) break;
         cursor = next;
       }
+      // After the candles: the markets are loaded by then (no extra request), and an unknown
+      // symbol or an unreachable exchange has already been reported as such.
+      if (source.marketRules) {
+        const rules = await source.marketRules(report.symbol);
+        if (rules !== null) {
+          const market = { exchange: source.exchange, symbol: report.symbol };
+          const { recorded } = await recordMarketRules(store, market, rules, now(), { correlationId });
+          report.rules = { ...rules, recorded };
+        }
+      }
       report.status = 'downloaded';
     } catch (caught) {
       if (!(caught instanceof TradekernelError)) throw caught;
@@ -176,7 +206,7 @@ function alignUp(time: number, timeframe: Timeframe): number {
 }
 
 function totalsOf(markets: readonly DownloadMarketReport[]): DownloadReport['totals'] {
-  const totals = { requests: 0, fetched: 0, new: 0, present: 0, gaps: 0, missing: 0 };
+  const totals = { requests: 0, fetched: 0, new: 0, present: 0, gaps: 0, missing: 0, rulesRecorded: 0 };
   for (const market of markets) {
     totals.requests += market.requests;
     totals.fetched += market.fetched;
@@ -184,6 +214,7 @@ function totalsOf(markets: readonly DownloadMarketReport[]): DownloadReport['tot
     totals.present += market.present;
     totals.gaps += market.gaps.length;
     totals.missing += market.gaps.reduce((sum, gap) => sum + gap.missing, 0);
+    if (market.rules?.recorded) totals.rulesRecorded++;
   }
   return totals;
 }

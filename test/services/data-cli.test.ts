@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { klineRowsFromFreqtrade, startFakeBinance } from './fake-binance.js';
-import { FREQTRADE_OUTAGE, fixture, KLINES_2021, OHLCV_1H, TempDir } from './support.js';
+import { FREQTRADE_OUTAGE, fixture, KLINES_2021, KLINES_MAY19, OHLCV_1H, TempDir } from './support.js';
 
 describe('tradekernel data (CLI)', () => {
   let data: TempDir;
@@ -158,6 +158,65 @@ describe('tradekernel data (CLI)', () => {
     expect(badTimeframe.stderr).toContain('--timeframe "7m" is not a timeframe');
   });
 
+  it('resamples a stored market into higher timeframes, as text and JSON', async () => {
+    const help = await cli('data', 'resample', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--to <list>');
+    expect(help.stdout).toContain('complete buckets only');
+
+    expect((await tk('import', KLINES_MAY19)).code).toBe(0);
+    const run = await tk('resample', '--symbol', 'BTC/USDT', '--timeframe', '1m', '--to', '1h,4h', '--json');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const report = JSON.parse(run.stdout);
+    expect(Object.keys(report)).toEqual([
+      'exchange',
+      'symbol',
+      'correlationId',
+      'source',
+      'targets',
+      'totals',
+      'error',
+    ]);
+    expect(report.targets[0]).toEqual({
+      timeframe: '1h',
+      stream: 'market-binance-BTC_USDT-1h',
+      status: 'resampled',
+      from: '2021-05-19T00:00:00.000Z',
+      resumed: false,
+      candles: 24,
+      new: 24,
+      present: 0,
+      incomplete: 0,
+      pending: null,
+      gaps: [],
+      first: '2021-05-19T00:00:00.000Z',
+      last: '2021-05-19T23:00:00.000Z',
+    });
+    expect(report.totals).toEqual({ candles: 30, new: 30, present: 0, incomplete: 0, gaps: 0, missing: 0 });
+
+    const again = await tk('resample', '--symbol', 'BTC/USDT', '--timeframe', '1m', '--to', '1h,1d');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(
+      'binance BTC/USDT 1h from 1m: 0 new, 0 already present\n' +
+        'binance BTC/USDT 1d from 1m: 2021-05-19T00:00Z → 2021-05-19T00:00Z: 1 new, 0 already present\n' +
+        '1,440 1m candles read from market-binance-BTC_USDT-1m',
+    );
+    const list = JSON.parse((await tk('list', '--json')).stdout);
+    expect(list.map((m: { timeframe: string; candles: number }) => [m.timeframe, m.candles])).toEqual([
+      ['1m', 1440],
+      ['1h', 24],
+      ['4h', 6],
+      ['1d', 1],
+    ]);
+
+    const wrong = await tk('resample', '--symbol', 'BTC/USDT', '--timeframe', '1h', '--to', '1m');
+    expect(wrong).toMatchObject({ code: 1 });
+    expect(wrong.stderr).toContain('tradekernel: cannot build 1m candles from 1h ones');
+    const nothing = await tk('resample', '--symbol', 'ETH/USDT', '--timeframe', '1m', '--to', '1h');
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain('no binance ETH/USDT 1m candles are stored');
+  });
+
   it('downloads through ccxt from a local Binance stand-in, and fails clearly when it is unreachable', async () => {
     const server = await startFakeBinance(
       { ETHUSDT: { '1h': klineRowsFromFreqtrade(fixture('candles/ETH_USDT-1h-first3000.json')) } },
@@ -201,8 +260,10 @@ describe('tradekernel data (CLI)', () => {
           gaps: [],
           first: '2017-08-17T04:00:00.000Z',
           last: '2017-08-27T03:00:00.000Z',
+          rules: { amountStep: 0.0001, priceStep: 0.01, minAmount: 0.0001, minNotional: 5, recorded: true },
         },
       ]);
+      expect(report.totals).toMatchObject({ new: 240, rulesRecorded: 1 });
       const resumed = await tk('download', ...args, '--until', '2017-08-28');
       expect(resumed.code).toBe(0);
       expect(resumed.stdout).toBe(

@@ -12,6 +12,7 @@ import { fixture, fixtureLines } from './support.js';
  *   oldest first, at most `limit` (default 500, max 1000), starting at the first candle opening
  *   at or after startTime (a hole in the data is skipped over, as Binance does).
  * Like the real exchange it serves the candle still forming at `now()`, and no later one.
+ * A symbol's filters (its trading rules) can be changed between requests (setFilter).
  * Failures can be queued for the next klines requests: an HTTP status, or a response that
  * never comes (a timeout on the client side).
  */
@@ -40,6 +41,11 @@ export interface FakeBinance {
   klineRequests(): URLSearchParams[];
   /** the next klines requests fail: with this status, or by never answering */
   failNext(...failures: (number | 'hang')[]): void;
+  /**
+   * Changes fields of one of a symbol's filters in the exchangeInfo served from now on, as
+   * Binance does when it changes a market's rules, e.g. ('BTCUSDT', 'NOTIONAL', { minNotional: '10.00000000' }).
+   */
+  setFilter(symbol: string, filterType: string, fields: Record<string, string>): void;
   close(): Promise<void>;
 }
 
@@ -48,7 +54,7 @@ export async function startFakeBinance(
   options: { now: () => number },
 ): Promise<FakeBinance> {
   const exchangeInfo = JSON.parse(readFileSync(fixture('exchange/exchangeInfo.json'), 'utf8')) as {
-    symbols: { symbol: string }[];
+    symbols: { symbol: string; filters: { filterType: string }[] }[];
   };
   const requests: FakeBinance['requests'] = [];
   const failures: (number | 'hang')[] = [];
@@ -92,6 +98,13 @@ export async function startFakeBinance(
     requests,
     klineRequests: () => requests.filter((r) => r.path === '/api/v3/klines').map((r) => r.query),
     failNext: (...next) => void failures.push(...next),
+    setFilter(symbol, filterType, fields) {
+      const filter = exchangeInfo.symbols
+        .find((s) => s.symbol === symbol)
+        ?.filters.find((f) => f.filterType === filterType);
+      if (!filter) throw new Error(`fake binance: no ${filterType} filter for ${symbol}`);
+      Object.assign(filter, fields);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

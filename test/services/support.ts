@@ -18,6 +18,10 @@ export const KLINES_2025 = fixture('market/binance-klines/BTCUSDT-1m-2025-03-01.
 export const KLINES_OUTAGE = fixture('market/binance-klines/BTCUSDT-1m-2021-02-11.csv');
 /** 87 real 1h candles around the 2018-02-08 outage (33 hours missing). */
 export const FREQTRADE_OUTAGE = fixture('market/freqtrade/BTC_USDT-1h-2018-02-outage.json');
+/** 1440 real 1m candles of 2021-05-19, the crash day (Binance kline CSV, ms). */
+export const KLINES_MAY19 = fixture('candles/BTCUSDT-1m-2021-05-19.csv');
+/** Binance's own 24 1h candles of 2021-05-19 (freqtrade JSON, from the shared BTC_USDT-1h.json). */
+export const FREQTRADE_MAY19 = fixture('market/freqtrade/BTC_USDT-1h-2021-05-19.json');
 /** 48 real 1h candles of 2021-01-01/02 as timestamp,open,high,low,close,volume. */
 export const OHLCV_1H = fixture('market/ohlcv/BTCUSDT_1h.csv');
 

@@ -1,8 +1,10 @@
 import type { Exchange } from 'ccxt';
 import { ConfigError, TradekernelError, UnavailableError } from '../../domain/errors.js';
 import type { Candle } from '../../domain/market/candle.js';
+import type { ObservedMarketRules } from '../../domain/market/market-rules.js';
 import type { Timeframe } from '../../domain/market/timeframe.js';
 import type { CandleSource } from '../../domain/ports/candle-source.js';
+import { rulesOfCcxtMarket } from './ccxt-market-rules.js';
 import { RetriesExhaustedError, type RetryPolicy, withRetry } from './retry.js';
 
 /**
@@ -98,12 +100,22 @@ class CcxtCandleSource implements CandleSource {
     }));
   }
 
+  async marketRules(symbol: string): Promise<ObservedMarketRules | null> {
+    await this.call(`${symbol} market rules`, async () => {
+      if (!this.client.markets) await this.client.loadMarkets(true);
+      this.checkMarket(symbol);
+    });
+    const market = this.client.markets?.[symbol];
+    const mode = this.client.precisionMode;
+    return market && typeof mode === 'number' ? rulesOfCcxtMarket(market, mode) : null;
+  }
+
   async close(): Promise<void> {
     const closable = this.client as unknown as { close?: () => Promise<void> };
     await closable.close?.().catch(() => {});
   }
 
-  private checkMarket(symbol: string, timeframe: Timeframe): void {
+  private checkMarket(symbol: string, timeframe?: Timeframe): void {
     const market = this.client.markets?.[symbol];
     if (!market) {
       throw new ConfigError(
@@ -117,7 +129,7 @@ class CcxtCandleSource implements CandleSource {
         'download spot markets only',
       );
     }
-    if (this.client.timeframes && !(timeframe in this.client.timeframes)) {
+    if (timeframe !== undefined && this.client.timeframes && !(timeframe in this.client.timeframes)) {
       throw new ConfigError(
         `${this.exchange} has no ${timeframe} candles`,
         `use one of ${Object.keys(this.client.timeframes).join(', ')}`,

@@ -35,10 +35,23 @@ export function isHeaderLine(cells: readonly string[]): boolean {
 
 /** Splits one CSV line on commas; trims fields and drops surrounding double quotes. */
 export function splitCsvLine(line: string): string[] {
-  return line.split(',').map((field) => {
-    const trimmed = field.trim();
-    return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
-      ? trimmed.slice(1, -1).trim()
-      : trimmed;
-  });
+  const cells = line.split(',');
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells[i]!;
+    // Most cells are bare ("28923.63"): clean only those that start or end with a space, a
+    // quote or anything non-ASCII (trim() also removes Unicode spaces and a BOM).
+    const first = cell.charCodeAt(0);
+    const last = cell.charCodeAt(cell.length - 1);
+    if (cell.length === 0 || first <= 34 || first >= 127 || last <= 34 || last >= 127) {
+      cells[i] = cleanCell(cell);
+    }
+  }
+  return cells;
+}
+
+function cleanCell(field: string): string {
+  const trimmed = field.trim();
+  return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
+    ? trimmed.slice(1, -1).trim()
+    : trimmed;
 }

@@ -31,13 +31,15 @@ export class RowCollector implements ParsedCandles {
     if (!time.ok) this.issue(position, 'openTime', rawOpenTime, 'not_epoch_ms', time.reason);
 
     const numbers: number[] = [];
-    VALUE_FIELDS.forEach((field, index) => {
+    for (let index = 0; index < VALUE_FIELDS.length; index++) {
       const raw = values[index];
       const value = readNumber(raw);
-      if (value === null) {
+      if (value !== null) numbers.push(value);
+      else {
+        const field = VALUE_FIELDS[index]!;
         this.issue(position, field, raw, 'unreadable_value', `${field} ${describeRaw(raw)} is not a number`);
-      } else numbers.push(value);
-    });
+      }
+    }
     if (!time.ok || this.issues.length > before) return;
 
     const [open, high, low, close, volume] = numbers as [number, number, number, number, number];

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { splitCsvLine } from './lines.js';
 import { parseUtcDateTime, readEpoch, readNumber, readOpenTime } from './values.js';
 
 describe('readEpoch', () => {
@@ -47,6 +49,31 @@ describe('readNumber', () => {
       expect(readNumber(text)).toBeNull();
     },
   );
+
+  it('property: decimal text reads exactly as Number() reads it (the fast path changes nothing)', () => {
+    const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 0, maxLength: 22 });
+    const decimal = fc
+      .tuple(fc.constantFrom('', '+', '-'), digits, fc.boolean(), digits)
+      .map(([sign, whole, point, fraction]) => `${sign}${whole}${point ? '.' : ''}${point ? fraction : ''}`);
+    fc.assert(
+      fc.property(decimal, (text) => {
+        const plain = /^[+-]?(?:\d+\.?\d*|\.\d+)$/.test(text);
+        const value = readNumber(text);
+        return plain ? Object.is(value, Number(text)) : value === null;
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const text of [
+      '28923.63000000',
+      '0.00001000',
+      '5.',
+      '.5',
+      '007',
+      '123456789012345.6',
+      '9007199254740993',
+    ])
+      expect(readNumber(text)).toBe(Number(text));
+  });
 
   it('refuses non-numbers from JSON', () => {
     expect(readNumber(null)).toBeNull();
@@ -97,5 +124,28 @@ describe('readOpenTime', () => {
       ok: false,
       reason: expect.stringContaining('or a UTC date-time such as 2021-01-01 00:00:00'),
     });
+  });
+});
+
+describe('splitCsvLine', () => {
+  it('property: cells trimmed and unquoted, as the first version did with trim() on every cell', () => {
+    const cell = fc.string({
+      unit: fc.constantFrom('1', '.', 'a', ' ', '\t', '"', '\u00a0', '\ufeff', 'é'),
+      maxLength: 6,
+    });
+    const reference = (line: string) =>
+      line.split(',').map((field) => {
+        const trimmed = field.trim();
+        return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
+          ? trimmed.slice(1, -1).trim()
+          : trimmed;
+      });
+    fc.assert(
+      fc.property(fc.array(cell, { minLength: 1, maxLength: 8 }), (cells) => {
+        const line = cells.join(',');
+        expect(splitCsvLine(line)).toEqual(reference(line));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -10,8 +10,46 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** A JSON number, or a string holding a plain decimal number; null for anything else. */
 export function readNumber(raw: unknown): number | null {
   if (typeof raw === 'number') return raw;
-  if (typeof raw === 'string' && DECIMAL.test(raw)) return Number(raw);
-  return null;
+  if (typeof raw !== 'string') return null;
+  const fast = plainDecimal(raw);
+  if (!Number.isNaN(fast)) return fast;
+  return DECIMAL.test(raw) ? Number(raw) : null;
+}
+
+/** 10^0 .. 10^22: the powers of ten a double holds exactly. */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+const MAX_EXACT_DIGITS = 15;
+
+/**
+ * The value of a string of digits with at most one '.', and at most 15 significant digits (the
+ * numbers in exchange files, e.g. "28923.63000000"); NaN for anything else, which readNumber
+ * then reads the general way. The digits form an exact integer below 2^53 and 10^k is exact for
+ * k <= 22, so one correctly rounded division gives exactly what Number() gives, at a fraction
+ * of the cost (the import reads five numbers per candle).
+ */
+function plainDecimal(text: string): number {
+  const length = text.length;
+  let mantissa = 0;
+  let digits = 0;
+  let sawDigit = false;
+  let decimals = -1;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      sawDigit = true;
+      if (mantissa !== 0 || c !== 48) {
+        mantissa = mantissa * 10 + (c - 48);
+        digits++;
+      }
+      if (decimals >= 0) decimals++;
+    } else if (c === 46 && decimals < 0) {
+      decimals = 0;
+    } else {
+      return Number.NaN;
+    }
+  }
+  if (!sawDigit || digits > MAX_EXACT_DIGITS || decimals >= EXACT_POWERS_OF_TEN.length) return Number.NaN;
+  return decimals > 0 ? mantissa / EXACT_POWERS_OF_TEN[decimals]! : mantissa;
 }
 
 /** Binance switched spot kline times to microseconds on 2025-01-01; ms stay below this. */

@@ -10,6 +10,7 @@ import {
   parseSpotSymbol,
   parseTimeframeOption,
 } from '../../services/market-report.js';
+import { type ResampleReport, resampleMarket } from '../../services/resample-market.js';
 import { withContext } from '../context.js';
 import { formatCount, formatTable, printJson } from '../output.js';
 import { ProgressBar } from '../progress.js';
@@ -19,7 +20,7 @@ import { globalFlags, parsePositiveInt } from './shared.js';
 export function registerDataCommands(program: Command): void {
   const data = program
     .command('data')
-    .description('market data: import candle files, download from exchanges, list');
+    .description('market data: import candle files, download from exchanges, resample, list');
 
   data
     .command('import')
@@ -128,6 +129,55 @@ export function registerDataCommands(program: Command): void {
     });
 
   data
+    .command('resample')
+    .description(
+      'build higher-timeframe market streams (5m, 1h, 4h, 1d...) from a stored lower one: complete buckets only',
+    )
+    .option('--symbol <symbol>', 'market symbol, e.g. BTC/USDT')
+    .option('--timeframe <tf>', 'the stored timeframe to build from, e.g. 1m')
+    .option(
+      '--to <list>',
+      'comma-separated timeframes to build, each a multiple of --timeframe, e.g. 1h,4h,1d',
+    )
+    .option('--exchange <id>', 'exchange', 'binance')
+    .option('--json', 'print the resample report as JSON (docs/market-data.md)')
+    .action(async (options: ResampleFlags, command: Command) => {
+      if (!options.symbol)
+        throw new ConfigError('data resample needs --symbol', 'for example --symbol BTC/USDT');
+      if (!options.timeframe)
+        throw new ConfigError(
+          'data resample needs --timeframe (the stored one)',
+          'for example --timeframe 1m',
+        );
+      if (!options.to) throw new ConfigError('data resample needs --to', 'for example --to 1h,4h,1d');
+      const symbol = parseSpotSymbol(options.symbol);
+      const exchange = parseExchange(options.exchange);
+      const from = parseTimeframeOption(options.timeframe);
+      const to = options.to
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '')
+        .map((t) => parseTimeframeOption(t, '--to'));
+      const report = await withContext(globalFlags(command), async ({ store }) => {
+        const progress = new ProgressBar(`resample ${from}`, 0, 'candles');
+        try {
+          return await resampleMarket(store, {
+            exchange,
+            symbol,
+            from,
+            to,
+            onProgress: ({ read, total }) => progress.update(read, total),
+          });
+        } finally {
+          progress.done();
+        }
+      });
+      if (options.json) printJson(report);
+      else printResample(report);
+      if (report.error) throw new ReportedError(report.error);
+    });
+
+  data
     .command('list')
     .description('the stored markets: range, candle count, gaps and missing candles')
     .option('--json', 'print JSON (docs/market-data.md)')
@@ -214,6 +264,14 @@ interface DownloadFlags {
   until?: string;
   apiUrl?: string;
   retries: string;
+  json?: boolean;
+}
+
+interface ResampleFlags {
+  symbol?: string;
+  timeframe?: string;
+  to?: string;
+  exchange: string;
   json?: boolean;
 }
 
@@ -306,7 +364,40 @@ function printDownload(report: DownloadReport): void {
         `${formatCount(market.present)} already present in ${plural(market.requests, 'request')}` +
         (market.gaps.length > 0 ? `, ${plural(market.gaps.length, 'gap')} recorded` : '') +
         (market.droppedOpen > 0 ? `; the open candle was not stored` : '') +
-        (market.last ? `; last candle ${shortTime(market.last)}` : ''),
+        (market.last ? `; last candle ${shortTime(market.last)}` : '') +
+        (market.rules?.recorded
+          ? `; market rules recorded (amount step ${market.rules.amountStep}, price step ${market.rules.priceStep}, ` +
+            `min amount ${market.rules.minAmount}, min notional ${market.rules.minNotional})`
+          : ''),
     );
   }
+}
+
+function printResample(report: ResampleReport): void {
+  const { source } = report;
+  for (const target of report.targets) {
+    if (target.status === 'not_resampled') continue;
+    const name = `${report.exchange} ${report.symbol} ${target.timeframe}`;
+    if (target.status === 'failed') {
+      if (target.new > 0)
+        console.log(`${name}: stopped after ${formatCount(target.new)} new candles (stored)`);
+      continue;
+    }
+    const range = target.first ? ` ${shortTime(target.first)} → ${shortTime(target.last)}` : '';
+    console.log(
+      `${name} from ${source.timeframe}${range ? `:${range}` : ''}: ${formatCount(target.new)} new, ` +
+        `${formatCount(target.present)} already present` +
+        (target.incomplete > 0 ? `; ${plural(target.incomplete, 'incomplete bucket')} left out` : '') +
+        (target.gaps.length > 0
+          ? `; ${plural(target.gaps.length, 'gap')} recorded (${plural(
+              target.gaps.reduce((sum, gap) => sum + gap.missing, 0),
+              'missing candle',
+            )})`
+          : '') +
+        (target.pending
+          ? `; the ${shortTime(target.pending)} candle waits for more ${source.timeframe} candles`
+          : ''),
+    );
+  }
+  console.log(`${formatCount(source.read)} ${source.timeframe} candles read from ${source.stream}`);
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { deterministicId } from '../events/ids.js';
 import type { MarketKey } from './candle.js';
-import { candleClosedEvent, candleEventId, candleStreamEvents, gapEventId } from './candle-events.js';
+import {
+  candleClosedEvent,
+  candleEventId,
+  candleEventIds,
+  candleStreamEvents,
+  gapEventId,
+} from './candle-events.js';
 import { findGaps } from './gaps.js';
 import { dominantSpacingMismatch } from './stream-errors.js';
 
@@ -13,6 +19,9 @@ const candle = (i: number) => ({ openTime: T0 + i * HOUR, open: 10, high: 12, lo
 describe('market stream events', () => {
   it('derives ids from the market and the open time only', () => {
     expect(candleEventId(KEY, T0)).toBe(deterministicId(T0, 'binance', 'BTC/USDT', '1h', T0));
+    const idOf = candleEventIds(KEY);
+    for (const openTime of [T0, T0 + HOUR, Date.UTC(2025, 2, 1), Date.UTC(2000, 0, 1)])
+      expect(idOf(openTime)).toBe(candleEventId(KEY, openTime));
     const a = candleClosedEvent(KEY, candle(0), { correlationId: '00000000-0000-4000-8000-000000000001' });
     const b = candleClosedEvent(KEY, { ...candle(0), close: 11.5 });
     expect(a.id).toBe(b.id);

@@ -1,6 +1,6 @@
 import { type EventContext, newEvent } from '../events/catalogue.js';
 import type { NewEvent, RecordedEvent } from '../events/envelope.js';
-import { deterministicId } from '../events/ids.js';
+import { deterministicId, deterministicIdOfName, NAME_SEPARATOR } from '../events/ids.js';
 import type { Candle, MarketKey } from './candle.js';
 import {
   CandleClosed,
@@ -33,6 +33,15 @@ export function marketStreamOf(key: MarketKey): string {
 /** The id of a market's candle: a function of exchange, symbol, timeframe and open time only. */
 export function candleEventId(key: MarketKey, openTime: number): string {
   return deterministicId(openTime, key.exchange, key.symbol, key.timeframe, openTime);
+}
+
+/**
+ * candleEventId for many candles of one market: the market part of the name is joined once
+ * (same ids, cheaper; an import names every candle).
+ */
+export function candleEventIds(key: MarketKey): (openTime: number) => string {
+  const prefix = [key.exchange, key.symbol, key.timeframe, ''].join(NAME_SEPARATOR);
+  return (openTime) => deterministicIdOfName(openTime, prefix + openTime);
 }
 
 /** The id of a gap: a function of the market and the missing range only. */

@@ -74,3 +74,13 @@ export const marketEvents = [CandleClosed, CandleGapDetected, MarketRulesObserve
 export function marketStream(exchange: string, symbol: string, timeframe: string): string {
   return `market-${exchange}-${symbol.replace('/', '_')}-${timeframe}`;
 }
+
+/**
+ * One stream per exchange and symbol for its trading rules: `market-rules-binance-BTC_USDT`.
+ * Not the candle streams: rules do not depend on the timeframe, and they are observed at the
+ * time of a download (wall-clock), while a candle stream is ordered by market time and may be
+ * filled with history long after.
+ */
+export function marketRulesStream(exchange: string, symbol: string): string {
+  return `market-rules-${exchange}-${symbol.replace('/', '_')}`;
+}

@@ -3,6 +3,7 @@ export * from './candle-events.js';
 export * from './candle-issue.js';
 export * from './closed-candles.js';
 export * from './gaps.js';
+export * from './market-rules.js';
 export * from './resample.js';
 export * from './stream-errors.js';
 export * from './symbol.js';

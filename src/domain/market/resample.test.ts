@@ -217,6 +217,26 @@ describe('resampleCandles', () => {
     );
   });
 
+  it('property: 8-decimal volumes sum exactly, at once or in stages', () => {
+    // Volumes as exchanges publish them: whole units of 10^-8.
+    const units = fc.integer({ min: 0, max: 100_000 * 1e8 });
+    fc.assert(
+      fc.property(minuteSeries(units.map((u) => u / 1e8)), fc.constantFrom(...TARGETS), (candles, target) => {
+        const direct = resampleCandles(candles, '1m', target);
+        for (const bucket of direct) {
+          const inBucket = candles.filter((c) => alignTime(c.openTime, target) === bucket.openTime);
+          const exactUnits = inBucket.reduce((sum, c) => sum + Math.round(c.volume * 1e8), 0);
+          expect(bucket.volume).toBe(exactUnits / 1e8);
+        }
+        if (target === '1h') {
+          const staged = resampleCandles(resampleCandles(candles, '1m', '15m'), '15m', '1h');
+          expect(staged.map((b) => b.volume)).toEqual(direct.map((b) => b.volume));
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('property: complete exactly when count = ratio; aligned, increasing, valid output', () => {
     fc.assert(
       fc.property(minuteSeries(), fc.constantFrom(...TARGETS), (candles, target) => {

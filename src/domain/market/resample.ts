@@ -40,6 +40,33 @@ export interface Resampler {
 interface OpenBucket extends Candle {
   count: number;
   sourcesComplete: boolean;
+  /** the volume in units of 10^-8 while every source volume is a whole number of them, else null */
+  volumeUnits: number | null;
+}
+
+/**
+ * Volumes are summed as whole units of 10^-8 when they are (exchanges publish volumes with at
+ * most 8 decimals): the sum is then exact, and the resampled volume is the double nearest the
+ * true decimal sum, the very number read from the exchange's own candle of that timeframe
+ * ("4061.06093000"), and the same whether resampled at once or in stages. A plain float sum
+ * would differ in the last bits, and a resampled candle would then conflict with the
+ * exchange's candle of the same market and open time.
+ */
+const VOLUME_SCALE = 1e8;
+
+function volumeUnitsOf(volume: number): number | null {
+  const units = Math.round(volume * VOLUME_SCALE);
+  // Exact: units / 1e8 is correctly rounded, so it gives back `volume` only when volume is the
+  // double nearest a decimal with at most 8 decimals.
+  return Number.isSafeInteger(units) && units / VOLUME_SCALE === volume ? units : null;
+}
+
+function addVolumeUnits(sum: number | null, volume: number): number | null {
+  if (sum === null) return null;
+  const units = volumeUnitsOf(volume);
+  if (units === null) return null;
+  const total = sum + units;
+  return Number.isSafeInteger(total) ? total : null;
 }
 
 export function createResampler(source: Timeframe, target: Timeframe): Resampler {
@@ -53,7 +80,7 @@ export function createResampler(source: Timeframe, target: Timeframe): Resampler
     high: b.high,
     low: b.low,
     close: b.close,
-    volume: b.volume,
+    volume: b.volumeUnits === null ? b.volume : b.volumeUnits / VOLUME_SCALE,
     complete: b.count === ratio && b.sourcesComplete,
     count: b.count,
   });
@@ -89,12 +116,14 @@ export function createResampler(source: Timeframe, target: Timeframe): Resampler
           volume: candle.volume,
           count: 1,
           sourcesComplete: sourceComplete,
+          volumeUnits: volumeUnitsOf(candle.volume),
         };
       } else {
         bucket.high = Math.max(bucket.high, candle.high);
         bucket.low = Math.min(bucket.low, candle.low);
         bucket.close = candle.close;
         bucket.volume += candle.volume;
+        bucket.volumeUnits = addVolumeUnits(bucket.volumeUnits, candle.volume);
         bucket.count += 1;
         bucket.sourcesComplete &&= sourceComplete;
       }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CandleRow } from './candle.js';
 import { dropInvalidRows, formatCandleIssue, InvalidCandlesError } from './candle-issue.js';
@@ -160,6 +161,41 @@ describe('validateCandles', () => {
   it('reports every issue of a row, not just the first', () => {
     const issues = validateCandles(withRow(1, { openTime: REAL[0]!.openTime, open: -1, volume: -1 }), '1m');
     expect(issues.map((i) => i.rule)).toEqual(['not_positive', 'negative_volume', 'duplicate_open_time']);
+  });
+});
+
+describe('validateCandles, every rule at once', () => {
+  it('property: a row passes exactly when it meets every rule (the fast path skips nothing)', () => {
+    const value = fc.oneof(
+      fc.constantFrom(0, -0, -1, 1, 2, 3, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
+      fc.double({ min: -10, max: 10 }),
+    );
+    const openTime = fc.oneof(
+      fc.constantFrom(REAL[0]!.openTime, REAL[0]!.openTime + 30_000, 1609459200, Date.UTC(2100, 0, 1)),
+      fc.integer({ min: 0, max: 2 ** 42 }).map((n) => n * 60_000),
+      fc.double({ min: 0, max: 4e12 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.tuple(openTime, value, value, value, value, value),
+        ([t, open, high, low, close, volume]) => {
+          const row = { openTime: t, open, high, low, close, volume, line: 1, row: 1 };
+          const prices = [open, high, low, close];
+          const meetsRules =
+            prices.every((p) => Number.isFinite(p) && p > 0) &&
+            low <= Math.min(open, close) &&
+            high >= Math.max(open, close) &&
+            Number.isFinite(volume) &&
+            volume >= 0 &&
+            Number.isSafeInteger(t) &&
+            t >= Date.UTC(2000, 0, 1) &&
+            t < Date.UTC(2100, 0, 1) &&
+            t % 60_000 === 0;
+          expect(validateCandles([row], '1m').length === 0).toBe(meetsRules);
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
 

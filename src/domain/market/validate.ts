@@ -34,6 +34,12 @@ export function validateCandles(rows: readonly CandleRow[], timeframe: Timeframe
   const issues: CandleIssue[] = [];
   let lastValid: CandleRow | undefined;
   for (const row of rows) {
+    // Nearly every row is valid: one pass of plain comparisons, and the detailed checks (which
+    // build messages) only for a row that fails it.
+    if (isPlainlyValid(row, timeframe) && (lastValid === undefined || row.openTime > lastValid.openTime)) {
+      lastValid = row;
+      continue;
+    }
     const found = checkCandle(row, timeframe);
     if (lastValid && Number.isSafeInteger(row.openTime)) {
       const order = checkOrder(row, lastValid);
@@ -43,6 +49,29 @@ export function validateCandles(rows: readonly CandleRow[], timeframe: Timeframe
     else issues.push(...found);
   }
   return issues;
+}
+
+/** true when checkCandle would find nothing (the same rules, without the messages). */
+function isPlainlyValid(row: CandleRow, timeframe: Timeframe): boolean {
+  const { openTime, open, high, low, close, volume } = row;
+  return (
+    open > 0 &&
+    open < Number.POSITIVE_INFINITY &&
+    close > 0 &&
+    close < Number.POSITIVE_INFINITY &&
+    low > 0 &&
+    high < Number.POSITIVE_INFINITY &&
+    low <= open &&
+    low <= close &&
+    high >= open &&
+    high >= close &&
+    volume >= 0 &&
+    volume < Number.POSITIVE_INFINITY &&
+    Number.isSafeInteger(openTime) &&
+    openTime >= MIN_EPOCH_MS &&
+    openTime < MAX_EPOCH_MS &&
+    alignTime(openTime, timeframe) === openTime
+  );
 }
 
 /** The checks that need only the row itself. */

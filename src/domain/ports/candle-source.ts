@@ -1,4 +1,5 @@
 import type { Candle } from '../market/candle.js';
+import type { ObservedMarketRules } from '../market/market-rules.js';
 import type { Timeframe } from '../market/timeframe.js';
 
 /**
@@ -24,5 +25,11 @@ export interface CandleSource {
    * unsupported timeframe throws ConfigError.
    */
   fetchCandles(symbol: string, timeframe: Timeframe, since: number, limit: number): Promise<Candle[]>;
+  /**
+   * The market's trading rules as the exchange lists them now (amount and price steps,
+   * minimums); null when the exchange does not publish them in a form that maps onto steps.
+   * Optional: a source without it records no MarketRulesObserved. Errors as fetchCandles.
+   */
+  marketRules?(symbol: string): Promise<ObservedMarketRules | null>;
   close(): Promise<void>;
 }
