@@ -10,15 +10,18 @@
  *
  * Each measurement runs in a child process of its own, so its peak RSS (getrusage maxrss) is its
  * own: one cold run, then --runs more; the JSON line reports the cold run, the median of the warm
- * ones, and the phases: read (store → CandleSeries), kernel (simulate, with the decision hash and,
- * when storing, the events kept), store (the appends).
+ * ones, and the phases: read (store → CandleSeries, with the kernel replaying each page as it
+ * arrives), kernel (the part of the read spent in the kernel, with the decision hash and, when
+ * storing, the events kept), store (the appends); cpuSeconds is this process's CPU time per run
+ * (user + system; the database server's is not in it), and load the 1-minute load average
+ * before and after, since the machine is shared: compare runs made at the same time.
  *
  *   node --import tsx bench/backtest.bench.ts [--store pglite|postgres]... [--scenario btc-1m|5x1h]...
  *     [--mode no-store|store]... [--runs 3] [--risk default|none]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PostgresEventStore } from '../src/adapters/event-store/postgres-event-store.js';
@@ -93,14 +96,18 @@ if (values.child) {
   const runs = Number(values.runs);
   const s = spec(scenario, values.risk as string);
   const results: BacktestRun[] = [];
+  const cpu: number[] = [];
+  const loadBefore = loadavg()[0]!;
   for (let i = 0; i <= runs; i++) {
+    const cpuBefore = process.cpuUsage();
     const run = await runBacktest(store, s, {
       kernelVersion: KERNEL_VERSION,
       store: mode === 'store',
-      database,
       // stored runs need a stream each; unstored ones share the run id, so their hashes must match
       runId: mode === 'store' ? `bench-${process.pid}-${i}` : 'bench',
     });
+    const used = process.cpuUsage(cpuBefore);
+    cpu.push((used.user + used.system) / 1e6);
     results.push(run);
     // keep the numbers, not the candles and events of the runs before
     (run as { sim: unknown; series: unknown }).sim = { decisions: run.sim.decisions };
@@ -130,6 +137,8 @@ if (values.child) {
     kernelSeconds: Number((med((r) => r.timings.simulate) / 1000).toFixed(3)),
     kernelCandlesPerSecond: perSecond(med((r) => r.timings.simulate)),
     storeSeconds: Number((med((r) => r.timings.store) / 1000).toFixed(3)),
+    cpuSeconds: Number(median(cpu.slice(1)).toFixed(3)),
+    load: [Number(loadBefore.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     runs,
     decisionHash: cold.decisionHash,

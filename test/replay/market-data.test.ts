@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqlDatabase } from '../../src/adapters/sql/database.js';
+import { readCandleRangeViaStream } from '../../src/adapters/event-store/candle-range-via-stream.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
 import { candleEventId } from '../../src/domain/market/candle-events.js';
-import type { EventStore } from '../../src/domain/ports/event-store.js';
+import type { CandleRangeRequest, EventStore } from '../../src/domain/ports/event-store.js';
 import { findMissing, MissingDataError, readMarketData } from '../../src/replay/backtest/market-data.js';
 import { importCandles } from '../../src/services/import-candles.js';
 import { backends } from '../support/backends.js';
@@ -12,7 +12,6 @@ import { FIXTURES, fixtureSeries } from './support.js';
 describe.each(backends.filter((b) => b.sql && b.skipReason === null))(
   'reading market streams into a CandleSeries ($name)',
   (backend) => {
-    let database: SqlDatabase;
     let store: EventStore;
     let close: () => Promise<void>;
     // an exchange of its own: the PostgreSQL database is shared with other test files
@@ -20,7 +19,6 @@ describe.each(backends.filter((b) => b.sql && b.skipReason === null))(
     beforeAll(async () => {
       const opened = await backend.open(createCatalogue());
       store = opened.store;
-      database = opened.database!;
       close = opened.close;
       await importCandles(store, [FIXTURES['BTC/USDT']!, FIXTURES['ETH/USDT']!], { exchange });
     });
@@ -34,10 +32,10 @@ describe.each(backends.filter((b) => b.sql && b.skipReason === null))(
       to: Date.parse('2017-10-01T00:00:00Z'),
     };
 
-    it('gives the same candles through the SQL fast path and through the port', async () => {
-      const sqlPath = await readMarketData(store, request, { database, via: 'sql' });
-      const port = await readMarketData(store, request, { database, via: 'port' });
-      expect(sqlPath.via).toBe('sql');
+    it('gives the same candles through the bulk read (SQL) and through readStream', async () => {
+      const sqlPath = await readMarketData(store, request, { via: 'bulk' });
+      const port = await readMarketData(store, request, { via: 'port' });
+      expect(sqlPath.via).toBe('bulk');
       expect(port.via).toBe('port');
       expect(sqlPath.coverage).toEqual(port.coverage);
       const files = await fixtureSeries(['ETH/USDT', 'BTC/USDT']);
@@ -66,13 +64,32 @@ describe.each(backends.filter((b) => b.sql && b.skipReason === null))(
       });
     });
 
+    it('gives the same through the generic bulk read on readStream (what EventStoreDB uses)', async () => {
+      const viaStream: EventStore = Object.assign(Object.create(store), {
+        readCandleRange: (r: CandleRangeRequest) => readCandleRangeViaStream(store, r),
+      });
+      // an outage (no candles 2017-09-06 17:00 to 22:00) that starts inside the range and ends after it
+      const cut = { ...request, to: Date.parse('2017-09-06T18:00:00Z') };
+      for (const r of [request, cut]) {
+        const sqlPath = await readMarketData(store, r);
+        const generic = await readMarketData(viaStream, r);
+        expect(generic.via).toBe('bulk');
+        expect(generic.coverage).toEqual(sqlPath.coverage);
+        for (let s = 0; s < 2; s++)
+          for (const f of ['openTime', 'open', 'high', 'low', 'close', 'volume'] as const)
+            expect(Array.from(generic.series.columns[s]![f])).toEqual(
+              Array.from(sqlPath.series.columns[s]![f]),
+            );
+      }
+    });
+
     it('counts recorded outages in the range', async () => {
       const whole = {
         ...request,
         from: Date.parse('2017-08-01T00:00:00Z'),
         to: Date.parse('2018-01-01T00:00:00Z'),
       };
-      const data = await readMarketData(store, whole, { database });
+      const data = await readMarketData(store, whole);
       expect(data.coverage.map((c) => [c.candles, c.gaps, c.missingInGaps])).toEqual([
         [3000, 1, 6],
         [3000, 1, 6],
@@ -87,7 +104,7 @@ describe.each(backends.filter((b) => b.sql && b.skipReason === null))(
         from: Date.parse('2017-08-01T00:00:00Z'),
         to: Date.parse('2018-01-01T00:00:00Z'),
       };
-      const data = await readMarketData(store, wanted, { database });
+      const data = await readMarketData(store, wanted);
       const missing = findMissing(wanted, data.coverage, now);
       expect(missing).toEqual([
         {
@@ -110,11 +127,9 @@ describe.each(backends.filter((b) => b.sql && b.skipReason === null))(
       );
       // BTC starts 2017-08-17 04:00, later than from: fine (listed later); `to` in the future only asks for what closed
       const early = { ...wanted, symbols: ['BTC/USDT'], to: Date.parse('2017-12-20T10:00:00Z') };
-      expect(findMissing(early, (await readMarketData(store, early, { database })).coverage, now)).toEqual(
-        [],
-      );
+      expect(findMissing(early, (await readMarketData(store, early)).coverage, now)).toEqual([]);
       const future = { ...wanted, symbols: ['BTC/USDT'], to: Date.parse('2031-01-01T00:00:00Z') };
-      const cover = (await readMarketData(store, future, { database })).coverage;
+      const cover = (await readMarketData(store, future)).coverage;
       expect(findMissing(future, cover, Date.parse('2017-12-20T10:30:00Z'))).toEqual([]);
       expect(findMissing(future, cover, Date.parse('2017-12-20T11:30:00Z'))[0]).toMatchObject({
         from: Date.parse('2017-12-20T10:00:00Z'),
@@ -127,9 +142,9 @@ describe.each(backends.filter((b) => b.sql && b.skipReason === null))(
         to: Date.parse('2017-08-01T00:00:00Z'),
         symbols: ['ETH/USDT'],
       };
-      expect(
-        findMissing(before, (await readMarketData(store, before, { database })).coverage, now)[0]?.reason,
-      ).toBe(`market-${exchange}-ETH_USDT-1h starts at 2017-08-17T04:00:00Z`);
+      expect(findMissing(before, (await readMarketData(store, before)).coverage, now)[0]?.reason).toBe(
+        `market-${exchange}-ETH_USDT-1h starts at 2017-08-17T04:00:00Z`,
+      );
     });
   },
 );

@@ -27,6 +27,8 @@ import { isPlainObject } from '../../domain/events/schema.js';
 import type {
   AllFilter,
   AppendResult,
+  CandleRange,
+  CandleRangeRequest,
   EventStore,
   ExpectedRevision,
   ReadAllOptions,
@@ -36,6 +38,7 @@ import type {
   Subscription,
 } from '../../domain/ports/event-store.js';
 import { redactUrl } from '../sql/database.js';
+import { readCandleRangeViaStream } from './candle-range-via-stream.js';
 
 interface EsdbMetadata {
   occurredAt: number;
@@ -191,6 +194,11 @@ export class EsdbEventStore implements EventStore {
       if (isUserEvent(resolved)) return Number(resolved.event.position.prepare);
     }
     return 0;
+  }
+
+  /** The bulk candle read, on readStream (no faster; see candle-range-via-stream.ts). */
+  readCandleRange(request: CandleRangeRequest): Promise<CandleRange> {
+    return readCandleRangeViaStream(this, request);
   }
 
   async stats(): Promise<StoreStats> {

@@ -11,6 +11,8 @@ import type { NewEvent, RecordedEvent } from '../../domain/events/envelope.js';
 import type {
   AllFilter,
   AppendResult,
+  CandleRange,
+  CandleRangeRequest,
   EventStore,
   ExpectedRevision,
   ReadAllOptions,
@@ -22,6 +24,7 @@ import type {
 import { copyIn, copyOut } from '../sql/copy.js';
 import type { SqlDatabase } from '../sql/database.js';
 import { migrate } from '../sql/migrations.js';
+import { readCandleRangeSql } from './candle-range-reader.js';
 import { EventLines, WIRE_COLUMNS, WIRE_LINE } from './event-row.js';
 import { type Page, PollingSubscription } from './polling-subscription.js';
 import { eventlogMigrations, MAX_BATCH } from './postgres-schema.js';
@@ -406,12 +409,15 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
+  /** The bulk candle read of backtests (candle-range-reader.ts). */
+  readCandleRange(request: CandleRangeRequest): Promise<CandleRange> {
+    return readCandleRangeSql(this.database, request);
+  }
   async headPosition(): Promise<number> {
     const { rows } = await sql<{ position: number | null }>`
       select max(position) as position from eventlog.events`.execute(this.database.db);
     return Number(rows[0]?.position ?? 0);
   }
-
 
   async stats(): Promise<StoreStats> {
     const db = this.database.db;

@@ -17,6 +17,12 @@ import {
 } from '../../replay/backtest/settings.js';
 import { type VerifyResult, verifyRun } from '../../replay/backtest/verify-run.js';
 import { renderReport } from '../../replay/report/html-report.js';
+import {
+  resolveScenarios,
+  SCENARIO_NAMES,
+  type Scenario,
+  scenarioRange,
+} from '../../replay/research/scenarios.js';
 import { parseExchange, parseSpotSymbol, parseTimeframeOption } from '../../services/market-report.js';
 import { withContext } from '../context.js';
 import { formatCount, formatTable, isoTime, printJson } from '../output.js';
@@ -31,6 +37,7 @@ interface BacktestFlags {
   timeframe?: string;
   from?: string;
   to?: string;
+  scenario?: string;
   exchange?: string;
   config?: string;
   capital?: string;
@@ -55,6 +62,10 @@ export function registerBacktestCommands(program: Command): void {
     .option('--timeframe <tf>', 'candle timeframe, e.g. 1h')
     .option('--from <time>', 'first candle open time: 2021-01-01, a UTC date-time or epoch ms')
     .option('--to <time>', 'end (exclusive)')
+    .option(
+      '--scenario <name>',
+      `a crash preset for the period instead of --from/--to: ${SCENARIO_NAMES.join(', ')}`,
+    )
     .option('--exchange <id>', 'exchange of the market streams (default binance)')
     .option('--config <file>', 'JSON run config: any of the above and capital, fills, risk (flags win)')
     .option('--capital <amount>', 'starting cash in the quote currency (default 10000)')
@@ -77,7 +88,7 @@ export function registerBacktestCommands(program: Command): void {
       const spec = buildSpec(flags, file);
       const runId = flags.runId ?? file?.runId;
       const printOnlyJson = flags.json === true;
-      await withContext(storeFlags(command), async ({ store, database }) => {
+      await withContext(storeFlags(command), async ({ store }) => {
         const progress = new LazyProgress();
         // candles the range can hold (a later listing or an outage makes it fewer)
         const step = timeframeMs(spec.timeframe);
@@ -89,7 +100,6 @@ export function registerBacktestCommands(program: Command): void {
             kernelVersion: KERNEL_VERSION,
             ...(runId ? { runId } : {}),
             store: flags.store !== false,
-            database,
             onReadProgress: (n) => progress.update('reading', n, Math.max(n, expected), 'candles'),
             onSimulateProgress: (done, total) => progress.update('kernel', done, total, 'candles'),
             onStoreProgress: (done, total) => progress.update('storing', done, total, 'events'),
@@ -106,7 +116,7 @@ export function registerBacktestCommands(program: Command): void {
           writeFileSync(flags.report, renderReport({ result: run.result, series: run.series, notes }));
         }
         if (printOnlyJson) printJson(run.result);
-        else printSummary(spec, run, flags);
+        else printSummary(spec, run, flags, periodOf(flags, file ?? {}).scenario);
       });
     });
 
@@ -116,8 +126,8 @@ export function registerBacktestCommands(program: Command): void {
     .description('re-run a stored backtest from its RunStarted inputs and compare every decision event')
     .option('--json', 'print the result as JSON')
     .action(async (runId: string, o: { json?: boolean }, command: Command) => {
-      const result = await withContext(globalFlags(command), ({ store, database }) =>
-        verifyRun(store, runId, { kernelVersion: KERNEL_VERSION, database }),
+      const result = await withContext(globalFlags(command), ({ store }) =>
+        verifyRun(store, runId, { kernelVersion: KERNEL_VERSION }),
       );
       if (o.json) printJson(result);
       else printVerify(result);
@@ -189,13 +199,7 @@ export function buildSpec(flags: BacktestFlags, file: ConfigFile = {}): Backtest
   const timeframeText = flags.timeframe ?? file.timeframe;
   if (!timeframeText) throw new ConfigError('backtest needs --timeframe', 'for example --timeframe 1h');
   const timeframe: Timeframe = parseTimeframeOption(timeframeText);
-  const fromText = flags.from ?? (file.from === undefined ? undefined : String(file.from));
-  const toText = flags.to ?? (file.to === undefined ? undefined : String(file.to));
-  if (!fromText || !toText)
-    throw new ConfigError('backtest needs --from and --to', 'for example --from 2021-01-01 --to 2022-01-01');
-  const from = parseTime(fromText, '--from');
-  const to = parseTime(toText, '--to');
-  if (!(to > from)) throw new ConfigError(`--to (${toText}) is not after --from (${fromText})`);
+  const { from, to } = periodOf(flags, file);
   const exchange = parseExchange(flags.exchange ?? file.exchange ?? 'binance');
 
   const params: Record<string, number> = { ...(file.params ?? {}) };
@@ -244,6 +248,46 @@ export function buildSpec(flags: BacktestFlags, file: ConfigFile = {}): Backtest
   return { strategy: { name: strategy, params }, exchange, timeframe, symbols, from, to, settings };
 }
 
+/**
+ * The period: --scenario <preset> or --from/--to. The two are exclusive within the flags and
+ * within the config file (both at once is an error, not a silent choice). Flags win over the
+ * file: --scenario replaces the file's period whatever it is, and the file's "scenario" applies
+ * only when no period flag is given (--from/--to otherwise mix with the file's from/to key by
+ * key, as before scenarios existed).
+ */
+function periodOf(flags: BacktestFlags, file: ConfigFile): { from: number; to: number; scenario?: Scenario } {
+  const where = flags.config ?? 'config';
+  if (flags.scenario !== undefined && (flags.from !== undefined || flags.to !== undefined))
+    throw new ConfigError(
+      'give --scenario or --from/--to, not both',
+      `--scenario ${flags.scenario} sets the period; drop --from/--to, or drop --scenario`,
+    );
+  if (file.scenario !== undefined && (file.from !== undefined || file.to !== undefined))
+    throw new ConfigError(`${where}: give "scenario" or "from"/"to", not both`);
+  const flagsGivePeriod = flags.scenario !== undefined || flags.from !== undefined || flags.to !== undefined;
+  const scenarioName = flags.scenario ?? (flagsGivePeriod ? undefined : file.scenario);
+  if (scenarioName !== undefined) {
+    const found = resolveScenarios(
+      scenarioName,
+      flags.scenario !== undefined ? '--scenario' : `${where}: scenario`,
+    );
+    if (found.length !== 1)
+      throw new ConfigError('--scenario: give one scenario', `one of ${SCENARIO_NAMES.join(', ')}`);
+    return { ...scenarioRange(found[0]!), scenario: found[0]! };
+  }
+  const fromText = flags.from ?? (file.from === undefined ? undefined : String(file.from));
+  const toText = flags.to ?? (file.to === undefined ? undefined : String(file.to));
+  if (!fromText || !toText)
+    throw new ConfigError(
+      'backtest needs --from and --to (or --scenario)',
+      `for example --from 2021-01-01 --to 2022-01-01, or --scenario ${SCENARIO_NAMES[0]}`,
+    );
+  const from = parseTime(fromText, '--from');
+  const to = parseTime(toText, '--to');
+  if (!(to > from)) throw new ConfigError(`--to (${toText}) is not after --from (${fromText})`);
+  return { from, to };
+}
+
 function describeSlippage(s: BacktestSettings): string {
   const m = s.fills.slippage;
   if (m.model === 'fixed') return `${m.bps} bps`;
@@ -289,7 +333,12 @@ const dec = (v: number | null) => (v === null ? '-' : v.toFixed(2));
 const money = (v: number | null) =>
   v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
-function printSummary(spec: BacktestSpec, run: BacktestRun, flags: BacktestFlags): void {
+function printSummary(
+  spec: BacktestSpec,
+  run: BacktestRun,
+  flags: BacktestFlags,
+  scenario: Scenario | undefined,
+): void {
   const r = run.result;
   const m = r.metrics;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -299,7 +348,7 @@ function printSummary(spec: BacktestSpec, run: BacktestRun, flags: BacktestFlags
     .join(' ');
   console.log(`backtest ${r.runId}: ${r.strategy.name} ${r.strategy.version} ${params}`);
   console.log(
-    `  ${spec.exchange} ${spec.timeframe} ${spec.symbols.join(', ')} from ${isoTime(spec.from)} to ${isoTime(spec.to)}`,
+    `  ${spec.exchange} ${spec.timeframe} ${spec.symbols.join(', ')} from ${isoTime(spec.from)} to ${isoTime(spec.to)}${scenario ? ` (scenario ${scenario.name}: ${scenario.title})` : ''}`,
   );
   console.log(
     `  capital ${money(spec.settings.capital)} ${spec.settings.quoteCurrency}; risk: ${describeRisk(spec.settings)}`,
@@ -315,7 +364,7 @@ function printSummary(spec: BacktestSpec, run: BacktestRun, flags: BacktestFlags
   }
   const t = run.timings;
   console.log(
-    `  ${formatCount(r.dataPoints)} data points in ${seconds(t.total)}: ${rate(r.dataPoints, t.total)} data points/s end to end (read ${seconds(t.read)} via ${run.readVia}, kernel ${seconds(t.simulate)} = ${rate(r.dataPoints, t.simulate)}/s, store ${seconds(t.store)})`,
+    `  ${formatCount(r.dataPoints)} data points in ${seconds(t.total)}: ${rate(r.dataPoints, t.total)} data points/s end to end (read ${seconds(t.read)} via ${run.readVia}, of which kernel ${seconds(t.simulate)} = ${rate(r.dataPoints, t.simulate)}/s; store ${seconds(t.store)})`,
   );
   console.log('');
   console.log(

@@ -81,6 +81,53 @@ export interface StoreStats {
 
 export type StoreKind = 'pglite' | 'postgres' | 'esdb';
 
+/**
+ * A bulk read of one market stream (`market-<exchange>-<BASE_QUOTE>-<tf>`, domain/market/events.ts):
+ * the candles opening in [from, to) as columns of numbers, page by page, without an event object
+ * per candle. Backtests read a year of 1-minute candles this way. In a market stream occurredAt
+ * never decreases (a candle's is its close time, openTime + step; an outage record's is the open
+ * time of the candle that ends it), so the range is the events with occurredAt in
+ * [from + step, to + step).
+ */
+export interface CandleRangeRequest {
+  readonly stream: string;
+  /** open time of the first candle wanted (epoch ms) */
+  readonly from: number;
+  /** exclusive */
+  readonly to: number;
+  /** the stream's timeframe in ms */
+  readonly step: number;
+}
+
+/** Candles [0, length) of a page, in stream order; the arrays may be longer than `length`. */
+export interface CandlePage {
+  readonly length: number;
+  readonly openTime: Float64Array;
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  readonly volume: Float64Array;
+  /**
+   * The page's events that are not candles (outage records), decoded; the last page also carries
+   * the event right after the range when it is not a candle (an outage that began inside the
+   * range and ended after it).
+   */
+  readonly others: readonly { readonly type: string; readonly data: unknown }[];
+}
+
+export interface CandleRange {
+  /** at least the number of candles the pages will hold (to size columns once) */
+  readonly maxCandles: number;
+  /**
+   * Stored id and open time of the range's first and last candle (0-2 entries). The pages carry
+   * no ids: a reader checks these against the ids it expects the candles to have.
+   */
+  readonly edgeCandles: readonly { readonly id: string; readonly openTime: number }[];
+  /** Each page is valid until the next one is asked for (its arrays are reused). */
+  readonly pages: AsyncIterable<CandlePage>;
+}
+
 export interface EventStore {
   readonly kind: StoreKind;
   /** Where the events live (a directory or a URL with the password removed). */
@@ -100,5 +147,10 @@ export interface EventStore {
   /** The highest global position stored (0 when empty). */
   headPosition(): Promise<number>;
   stats(): Promise<StoreStats>;
+  /**
+   * Optional bulk read of a market stream's candles (CandleRangeRequest). Stores without it are
+   * read through readStream; the two give the same candles.
+   */
+  readCandleRange?(request: CandleRangeRequest): Promise<CandleRange>;
   close(): Promise<void>;
 }

@@ -3,24 +3,26 @@
  * into a CandleSeries, and finding out what is missing.
  *
  * Two ways to read the same events, giving the same series (test/replay/market-data.test.ts):
- * - through the EventStore port (any store, EventStoreDB included): a binary search over
- *   revisions for the first candle at or after `from`, then readStream;
- * - the fast path on the SQL stores (PGlite and PostgreSQL, when the CLI's SqlDatabase holds the
- *   event log): the candle events' ids and data only, straight from eventlog.events, in windows
- *   of time read ahead while the previous window is decoded (COPY on a server). It knows the
- *   store's table layout (src/adapters/event-store/postgres-schema.ts) and nothing else; it reads,
- *   never writes.
+ * - the store's bulk read, EventStore.readCandleRange (domain/ports/event-store.ts): columns of
+ *   numbers page by page, no event object per candle (the SQL stores read their table directly,
+ *   src/adapters/event-store/candle-range-reader.ts). It carries no candle ids: the ids of the
+ *   range's edge candles are checked to be candleEventId's, which every writer of market streams
+ *   (import, download) gives a candle, and simulate derives the few it needs that way; a stream
+ *   written otherwise is read through the port, ids and all;
+ * - readStream (any store): a binary search over revisions for the first candle at or after
+ *   `from`, then one forward read.
+ *
+ * openMarketRead + MarketRead.readAll stream: each symbol's columns are allocated once at their
+ * final size and filled page by page, and a callback after every page lets the kernel replay
+ * what has arrived while the rest is read (see IncrementalSimulation in simulate.ts).
  *
  * Range: candles opening in [from, to). A symbol whose stream starts after `from` starts later
  * (listing dates differ); a symbol with no stream, no candle before `to`, or whose stream ends
  * before `to` (or before the last closed candle, when `to` is in the future) is missing data:
- * MissingDataError names the symbols and ranges and the commands that fetch or import them.
+ * MissingDataError names the symbols and ranges and the commands that fetch or import them. The
+ * streams' edges are read first, so missing data is known before any candle is read.
  */
-import { sql } from 'kysely';
-import type pg from 'pg';
-import { copyOut } from '../../adapters/sql/copy.js';
 import { ConfigError } from '../../domain/errors.js';
-import type { RecordedEvent } from '../../domain/events/envelope.js';
 import { candleEventId } from '../../domain/market/candle-events.js';
 import {
   CandleClosed,
@@ -29,9 +31,9 @@ import {
   marketStream,
 } from '../../domain/market/events.js';
 import { type Timeframe, timeframeMs } from '../../domain/market/timeframe.js';
-import type { EventStore } from '../../domain/ports/event-store.js';
+import type { CandleRange, EventStore } from '../../domain/ports/event-store.js';
 import type { CandleBar } from '../../domain/strategies/strategy.js';
-import { allocateCandleSeries, type CandleSeries } from './candle-series.js';
+import { allocateCandleSeries, type CandleSeries, type SymbolColumns } from './candle-series.js';
 
 export interface MarketRequest {
   readonly exchange: string;
@@ -41,17 +43,6 @@ export interface MarketRequest {
   readonly from: number;
   /** exclusive */
   readonly to: number;
-}
-
-/** The SQL database holding the event log, for the fast path (structurally the adapter's SqlDatabase). */
-export interface EventLogDatabase {
-  readonly kind: 'pglite' | 'postgres';
-  // biome-ignore lint/suspicious/noExplicitAny: kysely handle of the adapter
-  readonly db: any;
-  readonly connect?: () => Promise<{
-    query: (...args: never[]) => unknown;
-    release: (error?: Error | boolean) => void;
-  }>;
 }
 
 export interface SymbolCoverage {
@@ -73,17 +64,17 @@ export interface SymbolCoverage {
 export interface MarketData {
   readonly series: CandleSeries;
   readonly coverage: readonly SymbolCoverage[];
-  /** 'sql' (fast path) or 'port' */
-  readonly via: 'sql' | 'port';
+  /** 'bulk' (the store's readCandleRange) or 'port' (readStream) */
+  readonly via: 'bulk' | 'port';
 }
 
 export interface ReadOptions {
-  /** the event log's SQL database (enables the fast path when the store is pglite/postgres) */
-  database?: EventLogDatabase;
-  /** force the port (tests compare both) */
-  via?: 'sql' | 'port';
+  /** force one way (tests compare both); default: bulk when the store has it */
+  via?: 'bulk' | 'port';
   /** candles read so far (all symbols) */
   onProgress?: (candles: number) => void;
+  /** no longer used: the stores read their own tables (EventStore.readCandleRange) */
+  database?: unknown;
 }
 
 /** Candles of each symbol's market stream opening in [from, to), and what the streams cover. */
@@ -92,50 +83,179 @@ export async function readMarketData(
   request: MarketRequest,
   options: ReadOptions = {},
 ): Promise<MarketData> {
-  const useSql =
-    options.via !== 'port' &&
-    options.database !== undefined &&
-    store.kind !== 'esdb' &&
-    options.database.kind === store.kind;
-  if (options.via === 'sql' && !useSql) throw new Error('readMarketData: the SQL path needs the SQL store');
-  let total = 0;
-  const progress = (n: number) => {
-    total += n;
-    options.onProgress?.(total);
-  };
-  const perSymbol = await Promise.all(
-    request.symbols.map((symbol) =>
-      useSql
-        ? readSymbolSql(options.database!, store, request, symbol, progress)
-        : readSymbolPort(store, request, symbol, progress),
-    ),
+  return (await openMarketRead(store, request, options)).readAll();
+}
+
+/** Reads the streams' edges and opens the bulk reads; no candle is read yet. */
+export async function openMarketRead(
+  store: EventStore,
+  request: MarketRequest,
+  options: ReadOptions = {},
+): Promise<MarketRead> {
+  const bulk = options.via !== 'port' && store.readCandleRange !== undefined;
+  if (options.via === 'bulk' && !bulk) throw new Error('readMarketData: this store has no bulk candle read');
+  const step = timeframeMs(request.timeframe);
+  const plans = await Promise.all(
+    request.symbols.map(async (symbol): Promise<SymbolPlan> => {
+      const stream = marketStream(request.exchange, symbol, request.timeframe);
+      // both at once: a few round trips each
+      const [edges, range] = await Promise.all([
+        streamEdges(store, stream),
+        bulk ? store.readCandleRange!({ stream, from: request.from, to: request.to, step }) : undefined,
+      ]);
+      if (edges.first === null || range === undefined) return { symbol, stream, edges };
+      const key = { exchange: request.exchange, symbol, timeframe: request.timeframe };
+      const derived = range.edgeCandles.every((c) => c.id === candleEventId(key, c.openTime));
+      return derived ? { symbol, stream, edges, range } : { symbol, stream, edges };
+    }),
   );
-  const series = allocateCandleSeries(
-    request.exchange,
-    request.timeframe,
-    request.symbols,
-    perSymbol.map((p) => p.columns.length),
+  return new MarketRead(store, request, plans, bulk, options);
+}
+
+interface SymbolPlan {
+  readonly symbol: string;
+  readonly stream: string;
+  readonly edges: { first: number | null; last: number | null };
+  /** the bulk read; absent: read through readStream */
+  readonly range?: CandleRange;
+}
+
+/**
+ * One read of the market streams. `series` holds each bulk-read symbol's columns at their final
+ * capacity from the start (a symbol read through the port gets its columns when its read is
+ * done); readAll fills them.
+ */
+export class MarketRead {
+  readonly series: CandleSeries;
+  private readonly columns: SymbolColumns[];
+
+  constructor(
+    private readonly store: EventStore,
+    readonly request: MarketRequest,
+    private readonly plans: readonly SymbolPlan[],
+    private readonly bulk: boolean,
+    private readonly options: ReadOptions,
+  ) {
+    const allocated = allocateCandleSeries(
+      request.exchange,
+      request.timeframe,
+      request.symbols,
+      plans.map((p) => p.range?.maxCandles ?? 0),
+    );
+    this.columns = [...allocated.columns];
+    this.series = { ...allocated, columns: this.columns };
+  }
+
+  /** What the range needs and the streams lack (see findMissing), known before reading. */
+  missing(now: number): MissingRange[] {
+    return findMissing(
+      this.request,
+      this.plans.map((p) => ({
+        symbol: p.symbol,
+        stream: p.stream,
+        streamFirst: p.edges.first,
+        streamLast: p.edges.last,
+      })),
+      now,
+    );
+  }
+
+  /**
+   * Reads every symbol, all at once. After each page, onCandles(filled, finished): symbol i's
+   * candles [0, filled[i]) of series.columns[i] are there, and finished[i] when all are.
+   */
+  async readAll(onCandles?: (filled: Int32Array, finished: readonly boolean[]) => void): Promise<MarketData> {
+    const k = this.plans.length;
+    const filled = new Int32Array(k);
+    const finished = this.plans.map(() => false);
+    let total = 0;
+    let failed = false;
+    const progress = (n: number) => {
+      total += n;
+      this.options.onProgress?.(total);
+    };
+    const gaps = this.plans.map(() => ({ count: 0, missing: 0 }));
+    const readSymbol = async (i: number) => {
+      const plan = this.plans[i]!;
+      if (plan.range) {
+        const column = this.columns[i]!;
+        for await (const page of plan.range.pages) {
+          if (failed) return;
+          filled[i] = appendPage(column, filled[i]!, page, plan.stream);
+          for (const other of page.others)
+            if (other.type === CandleGapDetected.type) countGap(other, this.request, gaps[i]!);
+          progress(page.length);
+          onCandles?.(filled, finished);
+        }
+      } else if (plan.edges.first !== null) {
+        const read = await readSymbolPort(this.store, this.request, plan.symbol, progress);
+        this.columns[i] = read.columns.toSymbolColumns();
+        filled[i] = read.columns.length;
+        gaps[i] = read.gaps;
+      }
+      finished[i] = true;
+      onCandles?.(filled, finished);
+    };
+    try {
+      await Promise.all(this.plans.map((_, i) => readSymbol(i)));
+    } catch (error) {
+      failed = true; // the other symbols stop at their next page
+      throw error;
+    }
+    const columns = this.columns.map((c, i) => trim(c, filled[i]!));
+    return {
+      series: { ...this.series, columns },
+      coverage: this.plans.map((p, i) => coverageOf(p, columns[i]!, gaps[i]!)),
+      via: this.bulk ? 'bulk' : 'port',
+    };
+  }
+}
+
+/** The page's candles after the first n of the column; checks open times keep increasing. */
+function appendPage(
+  column: SymbolColumns,
+  n: number,
+  page: { length: number } & Record<'openTime' | 'open' | 'high' | 'low' | 'close' | 'volume', Float64Array>,
+  stream: string,
+): number {
+  const m = page.length;
+  if (m === 0) return n;
+  if (n + m > column.openTime.length)
+    throw new Error(`${stream}: the bulk read gave more candles than it announced`);
+  let previous = n > 0 ? column.openTime[n - 1]! : Number.NEGATIVE_INFINITY;
+  const times = page.openTime;
+  for (let j = 0; j < m; j++) {
+    const t = times[j]!;
+    if (!(t > previous)) outOfOrder(stream, t, previous);
+    previous = t;
+  }
+  column.openTime.set(times.subarray(0, m), n);
+  column.open.set(page.open.subarray(0, m), n);
+  column.high.set(page.high.subarray(0, m), n);
+  column.low.set(page.low.subarray(0, m), n);
+  column.close.set(page.close.subarray(0, m), n);
+  column.volume.set(page.volume.subarray(0, m), n);
+  return n + m;
+}
+
+function outOfOrder(stream: string, time: number, previous: number): never {
+  throw new ConfigError(
+    `${stream}: candle opening ${iso(time)} does not follow ${iso(previous)}`,
+    'the market stream is out of order: check it with `tradekernel data gaps`',
   );
-  perSymbol.forEach((p, i) => {
-    const col = series.columns[i]!;
-    const n = p.columns.length;
-    col.openTime.set(p.columns.openTime.subarray(0, n));
-    col.open.set(p.columns.open.subarray(0, n));
-    col.high.set(p.columns.high.subarray(0, n));
-    col.low.set(p.columns.low.subarray(0, n));
-    col.close.set(p.columns.close.subarray(0, n));
-    col.volume.set(p.columns.volume.subarray(0, n));
-  });
+}
+
+/** The first n candles, as views of the same memory. */
+function trim(c: SymbolColumns, n: number): SymbolColumns {
+  if (c.openTime.length === n) return c;
   return {
-    series: {
-      ...series,
-      columns: series.columns.map((c, i) => {
-        const ids = perSymbol[i]!.columns.ids;
-        return ids !== undefined ? { ...c, ids } : c;
-      }),
-    },
-    coverage: perSymbol.map((p) => p.coverage),
-    via: useSql ? 'sql' : 'port',
+    openTime: c.openTime.subarray(0, n),
+    open: c.open.subarray(0, n),
+    high: c.high.subarray(0, n),
+    low: c.low.subarray(0, n),
+    close: c.close.subarray(0, n),
+    volume: c.volume.subarray(0, n),
+    ...(c.ids !== undefined ? { ids: c.ids.slice(0, n) } : {}),
   };
 }
 
@@ -155,7 +275,7 @@ export interface MissingRange {
  */
 export function findMissing(
   request: MarketRequest,
-  coverage: readonly SymbolCoverage[],
+  coverage: readonly Pick<SymbolCoverage, 'symbol' | 'stream' | 'streamFirst' | 'streamLast'>[],
   now: number,
 ): MissingRange[] {
   const step = timeframeMs(request.timeframe);
@@ -209,8 +329,9 @@ export class MissingDataError extends ConfigError {
   }
 }
 
-// ─── columns being filled ────────────────────────────────────────────────────────────────────
+// ─── through the port ────────────────────────────────────────────────────────────────────────
 
+/** A symbol's columns growing as the port's events come (the size is not known before). */
 class Columns {
   length = 0;
   openTime = new Float64Array(1024);
@@ -219,32 +340,37 @@ class Columns {
   low = new Float64Array(1024);
   close = new Float64Array(1024);
   volume = new Float64Array(1024);
-  /** the stored event ids (port path); the SQL path leaves them out (see readSymbolSql) */
-  ids: string[] | undefined = [];
+  /** the stored event ids */
+  readonly ids: string[] = [];
 
   constructor(private readonly label: string) {}
 
-  push(id: string | null, d: CandleBar): void {
-    this.add(d.openTime, d.open, d.high, d.low, d.close, d.volume);
-    if (id !== null) this.ids?.push(id);
+  push(id: string, d: CandleBar): void {
+    const n = this.length;
+    if (n > 0 && !(d.openTime > this.openTime[n - 1]!))
+      outOfOrder(this.label, d.openTime, this.openTime[n - 1]!);
+    if (n === this.openTime.length) this.grow();
+    this.openTime[n] = d.openTime;
+    this.open[n] = d.open;
+    this.high[n] = d.high;
+    this.low[n] = d.low;
+    this.close[n] = d.close;
+    this.volume[n] = d.volume;
+    this.ids.push(id);
+    this.length = n + 1;
   }
 
-  add(openTime: number, open: number, high: number, low: number, close: number, volume: number): void {
+  toSymbolColumns(): SymbolColumns {
     const n = this.length;
-    if (n > 0 && !(openTime > this.openTime[n - 1]!)) {
-      throw new ConfigError(
-        `${this.label}: candle opening ${iso(openTime)} does not follow ${iso(this.openTime[n - 1]!)}`,
-        'the market stream is out of order: check it with `tradekernel data gaps`',
-      );
-    }
-    if (n === this.openTime.length) this.grow();
-    this.openTime[n] = openTime;
-    this.open[n] = open;
-    this.high[n] = high;
-    this.low[n] = low;
-    this.close[n] = close;
-    this.volume[n] = volume;
-    this.length = n + 1;
+    return {
+      openTime: this.openTime.slice(0, n),
+      open: this.open.slice(0, n),
+      high: this.high.slice(0, n),
+      low: this.low.slice(0, n),
+      close: this.close.slice(0, n),
+      volume: this.volume.slice(0, n),
+      ids: this.ids,
+    };
   }
 
   private grow(): void {
@@ -263,62 +389,15 @@ class Columns {
   }
 }
 
-interface SymbolRead {
-  columns: Columns;
-  coverage: SymbolCoverage;
-}
-
-function coverageOf(
-  symbol: string,
-  stream: string,
-  edges: { first: number | null; last: number | null },
-  columns: Columns,
-  gaps: { count: number; missing: number },
-): SymbolCoverage {
-  const n = columns.length;
-  return {
-    symbol,
-    stream,
-    streamFirst: edges.first,
-    streamLast: edges.last,
-    candles: n,
-    first: n > 0 ? columns.openTime[0]! : null,
-    last: n > 0 ? columns.openTime[n - 1]! : null,
-    gaps: gaps.count,
-    missingInGaps: gaps.missing,
-  };
-}
-
-/** Open times of the first and last candle of a stream (the edges of a market stream are candles). */
-async function streamEdges(
-  store: EventStore,
-  stream: string,
-): Promise<{ first: number | null; last: number | null }> {
-  const edge = async (direction: 'forwards' | 'backwards') => {
-    for (const maxCount of [1, Number.MAX_SAFE_INTEGER]) {
-      for await (const event of store.readStream(stream, { direction, maxCount })) {
-        if (event.type === CandleClosed.type) return (event.data as CandleClosedData).openTime;
-      }
-    }
-    return null;
-  };
-  if ((await store.streamRevision(stream)) < 0) return { first: null, last: null };
-  return { first: await edge('forwards'), last: await edge('backwards') };
-}
-
-// ─── through the port ────────────────────────────────────────────────────────────────────────
-
 async function readSymbolPort(
   store: EventStore,
   request: MarketRequest,
   symbol: string,
   progress: (n: number) => void,
-): Promise<SymbolRead> {
+): Promise<{ columns: Columns; gaps: { count: number; missing: number } }> {
   const stream = marketStream(request.exchange, symbol, request.timeframe);
   const columns = new Columns(stream);
   const gaps = { count: 0, missing: 0 };
-  const edges = await streamEdges(store, stream);
-  if (edges.first === null) return { columns, coverage: coverageOf(symbol, stream, edges, columns, gaps) };
   const step = timeframeMs(request.timeframe);
   // occurredAt increases along a market stream: a candle's is its close time, a gap's the open
   // time of the candle that ends it. Find the first event at or after from + step.
@@ -350,11 +429,49 @@ async function readSymbolPort(
     }
   }
   progress(pending);
-  return { columns, coverage: coverageOf(symbol, stream, edges, columns, gaps) };
+  return { columns, gaps };
+}
+
+// ─── coverage ────────────────────────────────────────────────────────────────────────────────
+
+function coverageOf(
+  plan: SymbolPlan,
+  columns: SymbolColumns,
+  gaps: { count: number; missing: number },
+): SymbolCoverage {
+  const n = columns.openTime.length;
+  return {
+    symbol: plan.symbol,
+    stream: plan.stream,
+    streamFirst: plan.edges.first,
+    streamLast: plan.edges.last,
+    candles: n,
+    first: n > 0 ? columns.openTime[0]! : null,
+    last: n > 0 ? columns.openTime[n - 1]! : null,
+    gaps: gaps.count,
+    missingInGaps: gaps.missing,
+  };
+}
+
+/** Open times of the first and last candle of a stream (the edges of a market stream are candles). */
+async function streamEdges(
+  store: EventStore,
+  stream: string,
+): Promise<{ first: number | null; last: number | null }> {
+  const edge = async (direction: 'forwards' | 'backwards') => {
+    for (const maxCount of [1, Number.MAX_SAFE_INTEGER]) {
+      for await (const event of store.readStream(stream, { direction, maxCount })) {
+        if (event.type === CandleClosed.type) return (event.data as CandleClosedData).openTime;
+      }
+    }
+    return null;
+  };
+  if ((await store.streamRevision(stream)) < 0) return { first: null, last: null };
+  return { first: await edge('forwards'), last: await edge('backwards') };
 }
 
 function countGap(
-  event: Pick<RecordedEvent, 'data'>,
+  event: { readonly data: unknown },
   request: MarketRequest,
   gaps: { count: number; missing: number },
 ): void {
@@ -363,242 +480,6 @@ function countGap(
   const step = timeframeMs(request.timeframe);
   gaps.count++;
   gaps.missing += Math.round((Math.min(g.to, request.to - step) - Math.max(g.from, request.from)) / step) + 1;
-}
-
-// ─── the SQL fast path ───────────────────────────────────────────────────────────────────────
-
-/** Events per window: each window is one query, read while the one before is decoded. */
-const WINDOW_EVENTS = 32_768;
-/** Revisions read below and above the guessed start and end of the range (see firstAtOrAfter). */
-const GUESS_BELOW = 2_048;
-const GUESS_ABOVE = 16;
-/** Windows requested ahead of the one being decoded. */
-const READ_AHEAD = 2;
-
-async function readSymbolSql(
-  database: EventLogDatabase,
-  store: EventStore,
-  range: MarketRequest,
-  symbol: string,
-  progress: (n: number) => void,
-): Promise<SymbolRead> {
-  const stream = marketStream(range.exchange, symbol, range.timeframe);
-  const columns = new Columns(stream);
-  columns.ids = undefined;
-  const gaps = { count: 0, missing: 0 };
-  const edges = await streamEdges(store, stream);
-  if (edges.first === null) return { columns, coverage: coverageOf(symbol, stream, edges, columns, gaps) };
-  const step = timeframeMs(range.timeframe);
-  const key = { exchange: range.exchange, symbol, timeframe: range.timeframe };
-  // Revisions [a, b) of the events with occurredAt in [from + step, to + step): the candles
-  // opening in [from, to) and the gaps they end. Point lookups on the (stream, revision) index.
-  const revisions = await store.streamRevision(stream);
-  const keyAt = async (revision: number): Promise<number> => {
-    const { rows } = await sql
-      .raw<{ t: number | string }>(
-        `select occurred_at as t from eventlog.events where stream_id = ${literal(stream)} and revision = ${revision}`,
-      )
-      .execute(database.db);
-    return rows[0] === undefined ? Number.POSITIVE_INFINITY : Number(rows[0].t);
-  };
-  // Where the revision would be without outages (each missing candle moves it down by one, each
-  // recorded outage up by one): read the keys around that guess in one query, and fall back to
-  // a binary search, narrowed by what it showed, only when the answer lies outside.
-  const firstAtOrAfter = async (time: number): Promise<number> => {
-    if (time <= edges.first! + step) return 0;
-    if (time > edges.last! + step) return revisions + 1;
-    const guess = Math.min(revisions, Math.max(0, Math.round((time - step - edges.first!) / step)));
-    const { rows } = await sql
-      .raw<{ r: number | string; t: number | string }>(
-        `select revision as r, occurred_at as t from eventlog.events where stream_id = ${literal(stream)}
-          and revision between ${Math.max(0, guess - GUESS_BELOW)} and ${guess + GUESS_ABOVE} order by revision`,
-      )
-      .execute(database.db);
-    let lo = 0;
-    let hi = revisions + 1;
-    for (const row of rows) {
-      if (Number(row.t) >= time) {
-        hi = Number(row.r);
-        break;
-      }
-      lo = Number(row.r) + 1;
-    }
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((await keyAt(mid)) < time) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  const a = await firstAtOrAfter(range.from + step);
-  const b = await firstAtOrAfter(range.to + step);
-  // An outage that starts in the range and ends after it is recorded right after the range's
-  // last event, at revision b: count it too.
-  const after = await fetchText(database, `stream_id = ${literal(stream)} and revision = ${b}`);
-  decodeLines(after, database.kind === 'postgres', new Columns(stream), (type, data) => {
-    if (type === CandleGapDetected.type) countGap({ data }, range, gaps);
-  });
-  // The ids are not read: every writer of market streams (import, download) names a candle
-  // candleEventId(market, openTime), and simulate derives the ids of the few candles that cause
-  // decisions that way. Checked on the range's edge candles; a stream written otherwise is read
-  // through the port, ids and all.
-  if (!(await idsAreDerived(database, stream, key, [a, b - 1])))
-    return readSymbolPort(store, range, symbol, progress);
-  const fetchWindow = (w: number) =>
-    fetchText(
-      database,
-      `stream_id = ${literal(stream)} and revision >= ${w} and revision < ${Math.min(b, w + WINDOW_EVENTS)}`,
-    );
-  // Read ahead: the next READ_AHEAD windows are on their way while one is decoded.
-  const queue: Promise<string>[] = [];
-  let requested = a;
-  const requestMore = () => {
-    while (queue.length < READ_AHEAD && requested < b) {
-      const p = fetchWindow(requested);
-      p.catch(() => {}); // awaited in turn; a failure surfaces there
-      queue.push(p);
-      requested += WINDOW_EVENTS;
-    }
-  };
-  requestMore();
-  while (queue.length > 0) {
-    const text = await queue.shift()!;
-    requestMore();
-    const n = decodeLines(text, database.kind === 'postgres', columns, (type, data) => {
-      if (type === CandleGapDetected.type) countGap({ data }, range, gaps);
-    });
-    progress(n);
-  }
-  return { columns, coverage: coverageOf(symbol, stream, edges, columns, gaps) };
-}
-
-/**
- * `id \t data` lines of the events matching `where`, in revision order: by COPY on a server, as
- * one aggregated text on PGlite (no COPY TO STDOUT there).
- */
-async function fetchText(database: EventLogDatabase, where: string): Promise<string> {
-  if (database.kind === 'postgres' && database.connect) {
-    const client = await database.connect();
-    try {
-      return await copyOut(
-        client as unknown as pg.ClientBase,
-        `copy (select type, data from eventlog.events where ${where} order by revision) to stdout`,
-      );
-    } finally {
-      client.release();
-    }
-  }
-  const { rows } = await sql
-    .raw<{ page: string | null }>(
-      `select string_agg(type || E'\\t' || data, E'\\n' order by revision) as page
-       from eventlog.events where ${where}`,
-    )
-    .execute(database.db);
-  return rows[0]?.page ?? '';
-}
-
-/**
- * `type \t data` lines. Candles go into the columns: their six numbers are cut out of the JSON
- * text where JSON.stringify put them (Number() of the same digits gives the same double as
- * JSON.parse), falling back to JSON.parse for any other layout. Other events go to `other`.
- */
-function decodeLines(
-  text: string,
-  copyText: boolean,
-  columns: Columns,
-  other: (type: string, data: unknown) => void,
-): number {
-  let n = 0;
-  // COPY escapes backslashes; a page without any needs no unescaping (candles never have one)
-  const escaped = copyText && text.includes('\\');
-  for (let i = 0; i < text.length; ) {
-    let end = text.indexOf('\n', i);
-    if (end < 0) end = text.length;
-    const tab = text.indexOf('\t', i);
-    n++;
-    if (text.startsWith(CANDLE_PREFIX, i) && !escaped) {
-      if (!scanCandle(text, tab + 1, end, columns)) columns.push(null, JSON.parse(text.slice(tab + 1, end)));
-    } else {
-      let json = text.slice(tab + 1, end);
-      if (escaped) json = unescapeCopy(json);
-      const type = text.slice(i, tab);
-      if (type === CandleClosed.type) columns.push(null, JSON.parse(json) as CandleClosedData);
-      else other(type, JSON.parse(json));
-    }
-    i = end + 1;
-  }
-  return n;
-}
-
-const CANDLE_PREFIX = `${CandleClosed.type}\t`;
-const KEYS = ['"openTime":', '"open":', '"high":', '"low":', '"close":', '"volume":'];
-const values = new Float64Array(6);
-
-/** The six numbers of a CandleClosed's JSON, in JSON.stringify's key order; false: another layout. */
-function scanCandle(text: string, from: number, to: number, columns: Columns): boolean {
-  let at = from;
-  for (let k = 0; k < 6; k++) {
-    const key = KEYS[k]!;
-    const found = text.indexOf(key, at);
-    if (found < 0 || found >= to) return false;
-    const start = found + key.length;
-    let stop = start;
-    for (;;) {
-      const c = text.charCodeAt(stop);
-      if (c === 44 /* , */ || c === 125 /* } */ || stop >= to) break;
-      stop++;
-    }
-    const value = Number(text.slice(start, stop));
-    if (stop === start || !Number.isFinite(value)) return false;
-    values[k] = value;
-    at = stop;
-  }
-  columns.add(values[0]!, values[1]!, values[2]!, values[3]!, values[4]!, values[5]!);
-  return true;
-}
-
-/** true when the stored ids at these revisions are the ids candleEventId gives their candles. */
-async function idsAreDerived(
-  database: EventLogDatabase,
-  stream: string,
-  key: { exchange: string; symbol: string; timeframe: Timeframe },
-  revisions: number[],
-): Promise<boolean> {
-  const { rows } = await sql
-    .raw<{ id: string; type: string; data: string }>(
-      `select id::text as id, type, data from eventlog.events where stream_id = ${literal(stream)}
-        and revision in (${revisions.filter((r) => r >= 0).join(',') || '-1'})`,
-    )
-    .execute(database.db);
-  for (const row of rows) {
-    if (row.type !== CandleClosed.type) continue;
-    const data = JSON.parse(row.data) as CandleClosedData;
-    if (row.id !== candleEventId(key, data.openTime)) return false;
-  }
-  return true;
-}
-
-/** PostgreSQL COPY text format: backslash escapes. */
-function unescapeCopy(value: string): string {
-  return value.replace(/\\(.)/g, (_, c: string) =>
-    c === 'n'
-      ? '\n'
-      : c === 't'
-        ? '\t'
-        : c === 'r'
-          ? '\r'
-          : c === 'b'
-            ? '\b'
-            : c === 'f'
-              ? '\f'
-              : c === 'v'
-                ? '\v'
-                : c,
-  );
-}
-
-function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
 }
 
 function iso(ms: number): string {

@@ -32,15 +32,9 @@ import {
   type RunStartedData,
 } from '../../domain/runs/events.js';
 import type { CandleSeries } from './candle-series.js';
-import {
-  type EventLogDatabase,
-  findMissing,
-  MissingDataError,
-  readMarketData,
-  type SymbolCoverage,
-} from './market-data.js';
+import { MissingDataError, openMarketRead, type SymbolCoverage } from './market-data.js';
 import { type BacktestSpec, kernelSetup, strategyOf } from './settings.js';
-import { backtestAccount, type SimulationResult, simulate } from './simulate.js';
+import { backtestAccount, IncrementalSimulation, type SimulationResult } from './simulate.js';
 
 /** The most events one append may carry (the store's limit). */
 export const APPEND_BATCH = 65_536;
@@ -177,8 +171,7 @@ export function toResult(
 ): BacktestResult {
   const strategy = strategyOf(spec);
   const { time, equity } = sim.equity;
-  const points: [number, number][] = new Array(time.length);
-  for (let i = 0; i < time.length; i++) points[i] = [time[i]!, equity[i]!];
+  let points: [number, number][] | undefined;
   return {
     runId,
     strategy: { name: strategy.name, version: strategy.version, params: { ...strategy.params } },
@@ -187,7 +180,15 @@ export function toResult(
     dataPoints: sim.dataPoints,
     metrics: sim.metrics,
     trades: sim.trades.map(resultTrade),
-    equity: points,
+    // Built when first read (the JSON, the report): a year of 1-minute candles is 525,000 pairs,
+    // which a run printing only its summary does not need.
+    get equity(): [number, number][] {
+      if (points === undefined) {
+        points = new Array(time.length);
+        for (let i = 0; i < time.length; i++) points[i] = [time[i]!, equity[i]!];
+      }
+      return points;
+    },
   };
 }
 
@@ -215,8 +216,8 @@ export interface RunOptions {
   runId?: string;
   /** false: nothing is written (--no-store) */
   store?: boolean;
-  /** the SQL database of the event log, for the fast read path */
-  database?: EventLogDatabase;
+  /** force the way candles are read (default: the store's bulk read when it has one) */
+  readVia?: 'bulk' | 'port';
   /** wall clock, to tell what cannot have closed yet (tests pin it) */
   now?: number;
   /** events per append (default and most APPEND_BATCH) */
@@ -238,9 +239,14 @@ export interface BacktestRun {
   series: CandleSeries;
   storedAs: StoredAs;
   decisionHash: string;
-  /** milliseconds per phase */
+  /**
+   * Milliseconds. The kernel replays each page of candles as it arrives, so reading and the
+   * kernel overlap: `read` is the wall time from the start until the last candle was read and
+   * replayed, `simulate` the part of it spent in the kernel (and the decision hash, and the
+   * metrics at the end), `store` the appends, `total` the whole run.
+   */
   timings: { read: number; simulate: number; store: number; total: number };
-  readVia: 'sql' | 'port';
+  readVia: 'bulk' | 'port';
 }
 
 export async function runBacktest(
@@ -262,19 +268,27 @@ export async function runBacktest(
     from: spec.from,
     to: spec.to,
   };
-  const data = await readMarketData(store, request, {
-    ...(options.database ? { database: options.database } : {}),
+  const market = await openMarketRead(store, request, {
+    ...(options.readVia ? { via: options.readVia } : {}),
     ...(options.onReadProgress ? { onProgress: options.onReadProgress } : {}),
   });
-  const missing = findMissing(request, data.coverage, options.now ?? Date.now());
+  const missing = market.missing(options.now ?? Date.now());
   if (missing.length > 0) throw new MissingDataError(request, missing);
-  const read = performance.now();
-
-  const sim = simulate(data.series, setup, {
+  // The kernel runs on each page as it arrives, while the store sends the next ones.
+  const simulation = new IncrementalSimulation(market.series, setup, {
     collect: options.store === false ? 'hash' : 'events',
-    ...(options.onSimulateProgress ? { onProgress: options.onSimulateProgress } : {}),
   });
+  let kernelMs = 0;
+  const data = await market.readAll((filled, finished) => {
+    const t = performance.now();
+    simulation.advance(filled, finished);
+    kernelMs += performance.now() - t;
+  });
+  const read = performance.now();
+  const sim = simulation.finish();
   const simulated = performance.now();
+  kernelMs += simulated - read;
+  options.onSimulateProgress?.(sim.dataPoints, sim.dataPoints);
 
   let storedAs: StoredAs = 'not-stored';
   if (options.store !== false) {
@@ -304,7 +318,7 @@ export async function runBacktest(
     decisionHash: sim.decisionHash!,
     timings: {
       read: read - started,
-      simulate: simulated - read,
+      simulate: kernelMs,
       store: stored - simulated,
       total: stored - started,
     },

@@ -114,6 +114,8 @@ export interface ConfigFile {
   timeframe?: string;
   from?: string | number;
   to?: string | number;
+  /** a crash preset (src/replay/research/scenarios.ts) instead of from/to */
+  scenario?: string;
   runId?: string;
   capital?: number;
   entryOrderTtlCandles?: number;
@@ -130,6 +132,7 @@ const FILE_KEYS = [
   'timeframe',
   'from',
   'to',
+  'scenario',
   'runId',
   'capital',
   'entryOrderTtlCandles',
@@ -156,6 +159,7 @@ export function readConfigFile(value: unknown, file: string): ConfigFile {
   type('runId', 'a string', (v) => typeof v === 'string');
   type('from', 'a date string or epoch ms', (v) => typeof v === 'string' || typeof v === 'number');
   type('to', 'a date string or epoch ms', (v) => typeof v === 'string' || typeof v === 'number');
+  type('scenario', 'a scenario name', (v) => typeof v === 'string');
   type(
     'symbols',
     'a list of symbols',

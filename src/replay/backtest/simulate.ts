@@ -34,11 +34,13 @@
  *   (series input only: total is known).
  *
  * decisionHash: SHA-256 (hex) over, for each decision event in order, its canonical JSON
- * (canonicalJson of { id, type, data, metadata }: sorted keys; computed by fastCanonicalJson,
- * which gives the same text) followed by "\n". RunCompleted
+ * (canonicalJson of { id, type, data, metadata }: sorted keys) followed by "\n", written as bytes
+ * straight into the hash (CanonicalJsonHash, canonical-fast.ts: the same digest). RunCompleted
  * stores it; `replay verify` recomputes it (decisionHashOf gives the same over stored events).
+ *
+ * IncrementalSimulation is the same run fed while the candles are still being read (the backtest
+ * replays each page from the store as it arrives); SeriesMerge is the merge both share.
  */
-import { createHash, type Hash } from 'node:crypto';
 import type { NewEvent } from '../../domain/events/envelope.js';
 import type { KernelConfig, KernelContext } from '../../domain/kernel/config.js';
 import { type KernelStatus, type PositionView, TradingKernel } from '../../domain/kernel/trading-kernel.js';
@@ -48,7 +50,7 @@ import { timeframeMs } from '../../domain/market/timeframe.js';
 import { computeMetrics, type Metrics } from '../../domain/performance/metrics.js';
 import type { ClosedTrade } from '../../domain/portfolio/position.js';
 import { type CandleSeries, lowerBound } from './candle-series.js';
-import { fastCanonicalJson } from './canonical-fast.js';
+import { CanonicalJsonHash, fastCanonicalJson } from './canonical-fast.js';
 
 export {
   allocateCandleSeries,
@@ -141,12 +143,12 @@ export function decisionLine(e: NewEvent): string {
 
 class Sink {
   readonly events: NewEvent[] | null;
-  readonly hash: Hash | null;
+  readonly hash: CanonicalJsonHash | null;
   count = 0;
 
   constructor(readonly collect: Collect) {
     this.events = collect === 'events' ? [] : null;
-    this.hash = collect === 'none' ? null : createHash('sha256');
+    this.hash = collect === 'none' ? null : new CanonicalJsonHash();
   }
 
   /** true when the events are looked at (their causation ids must then be real) */
@@ -154,28 +156,34 @@ class Sink {
     return this.collect !== 'none';
   }
 
-  /** lines not yet hashed: hashed in chunks (one update() per event costs more than the hashing) */
-  private pending = '';
-
   take(out: readonly NewEvent[]): void {
     this.count += out.length;
-    if (this.hash === null) return;
+    const hash = this.hash;
+    if (hash === null) return;
     for (let i = 0; i < out.length; i++) {
       const e = out[i]!;
-      this.pending += decisionLine(e);
+      // decisionLine(e), written straight into the hash: { id, type, data, metadata }'s keys
+      // in canonical (sorted) order, then a newline
+      if (e.data === undefined || e.id === undefined || e.metadata === undefined || e.type === undefined) {
+        hash.value({ id: e.id, type: e.type, data: e.data, metadata: e.metadata });
+      } else {
+        hash.ascii('{"data":');
+        hash.value(e.data);
+        hash.ascii(',"id":');
+        hash.value(e.id);
+        hash.ascii(',"metadata":');
+        hash.value(e.metadata);
+        hash.ascii(',"type":');
+        hash.value(e.type);
+        hash.char(125 /* } */);
+      }
+      hash.char(10 /* \n */);
       this.events?.push(e);
     }
-    if (this.pending.length > 1 << 20) this.flush();
   }
 
   digest(): string {
-    this.flush();
-    return this.hash!.digest('hex');
-  }
-
-  private flush(): void {
-    if (this.pending.length > 0) this.hash!.update(this.pending);
-    this.pending = '';
+    return this.hash!.digest();
   }
 }
 
@@ -194,93 +202,185 @@ function replaySeries(
   sink: Sink,
   options: SimulateOptions,
 ): number {
-  const step = timeframeMs(series.timeframe);
+  const merge = new SeriesMerge(kernel, series, context, sink, options);
   const k = series.symbols.length;
-  const cols = series.columns;
-  const start = new Int32Array(k);
-  const end = new Int32Array(k);
-  const next = new Float64Array(k); // close time of each symbol's next candle (Infinity: done)
-  const cursor = new Int32Array(k);
-  let total = 0;
-  for (let s = 0; s < k; s++) {
-    const t = cols[s]!.openTime;
-    start[s] = options.from === undefined ? 0 : lowerBound(t, options.from);
-    end[s] = options.to === undefined ? t.length : Math.max(start[s]!, lowerBound(t, options.to));
-    cursor[s] = start[s]!;
-    next[s] = cursor[s]! < end[s]! ? t[cursor[s]!]! + step : Number.POSITIVE_INFINITY;
-    total += end[s]! - start[s]!;
-  }
-  // Symbols the kernel does not trade are skipped here (the kernel would ignore them anyway).
-  const traded = new Set(context.symbols);
-  const events = series.symbols.map(
-    (symbol): NewEvent<'CandleClosed', CandleClosedData> => ({
-      id: PENDING_ID,
-      type: 'CandleClosed',
-      data: {
-        exchange: series.exchange,
-        symbol,
-        timeframe: series.timeframe,
-        openTime: 0,
-        closeTime: 0,
-        open: 0,
-        high: 0,
-        low: 0,
-        close: 0,
-        volume: 0,
-      },
-      metadata: { occurredAt: 0, causationId: null, correlationId: null, schemaVersion: 1 },
-    }),
-  );
-  const every = Math.max(1, options.progressEvery ?? 65_536);
-  const onProgress = options.onProgress;
-  let done = 0;
-  let handled = 0;
-  const pending = sink.wanted && cols.some((c) => c.ids === undefined);
-  const realIds = new RealIds(series);
-  for (;;) {
-    // k-way merge by close time; ties go to the lower symbol index.
-    let s = -1;
-    let best = Number.POSITIVE_INFINITY;
-    for (let j = 0; j < k; j++) {
-      if (next[j]! < best) {
-        best = next[j]!;
-        s = j;
-      }
+  const ends = series.columns.map((c) => c.openTime.length);
+  merge.advance(ends, new Array<boolean>(k).fill(true));
+  return merge.handled;
+}
+
+/**
+ * The k-way merge of a series' symbols by candle close time (ties: the lower symbol index first),
+ * each candle handed to the kernel. It can run while the columns are still being filled: advance()
+ * replays every candle whose turn is certain — the next one of a symbol whose reader has not
+ * finished is unknown, so the merge stops at a symbol with nothing left to read and resumes on the
+ * next call. Fed all at once or page by page, the kernel sees the same candles in the same order.
+ */
+class SeriesMerge {
+  handled = 0;
+  private done = 0;
+  private readonly step: number;
+  private readonly k: number;
+  /** next candle index per symbol, and where it started */
+  private readonly cursor: Int32Array;
+  private readonly start: Int32Array;
+  /** the last index + 1 options.to allows per symbol (complete series only) */
+  private readonly limit: Float64Array;
+  private readonly end: Int32Array;
+  /** close time of each symbol's next candle (Infinity: done) */
+  private readonly next: Float64Array;
+  private readonly traded: Set<string>;
+  private readonly events: NewEvent<'CandleClosed', CandleClosedData>[];
+  private readonly pending: boolean;
+  private readonly realIds: RealIds;
+
+  constructor(
+    private readonly kernel: TradingKernel,
+    private readonly series: CandleSeries,
+    context: KernelContext,
+    private readonly sink: Sink,
+    private readonly options: SimulateOptions,
+  ) {
+    this.step = timeframeMs(series.timeframe);
+    const k = series.symbols.length;
+    this.k = k;
+    this.cursor = new Int32Array(k);
+    this.limit = new Float64Array(k).fill(Number.POSITIVE_INFINITY);
+    this.end = new Int32Array(k);
+    this.next = new Float64Array(k);
+    for (let s = 0; s < k; s++) {
+      const t = series.columns[s]!.openTime;
+      if (options.from !== undefined) this.cursor[s] = lowerBound(t, options.from);
+      if (options.to !== undefined) this.limit[s] = Math.max(this.cursor[s]!, lowerBound(t, options.to));
     }
-    if (s < 0) break;
-    const col = cols[s]!;
-    const i = cursor[s]!;
-    cursor[s] = i + 1;
-    next[s] = i + 1 < end[s]! ? col.openTime[i + 1]! + step : Number.POSITIVE_INFINITY;
-    done++;
-    if (onProgress !== undefined && done % every === 0) onProgress(done, total);
-    const event = events[s]!;
+    this.start = this.cursor.slice();
+    // Symbols the kernel does not trade are skipped here (the kernel would ignore them anyway).
+    this.traded = new Set(context.symbols);
+    this.events = series.symbols.map(
+      (symbol): NewEvent<'CandleClosed', CandleClosedData> => ({
+        id: PENDING_ID,
+        type: 'CandleClosed',
+        data: {
+          exchange: series.exchange,
+          symbol,
+          timeframe: series.timeframe,
+          openTime: 0,
+          closeTime: 0,
+          open: 0,
+          high: 0,
+          low: 0,
+          close: 0,
+          volume: 0,
+        },
+        metadata: { occurredAt: 0, causationId: null, correlationId: null, schemaVersion: 1 },
+      }),
+    );
+    // columns without ids get them derived; a symbol's columns may be swapped before it is read
+    this.pending = sink.wanted;
+    this.realIds = new RealIds(series);
+  }
+
+  /**
+   * Replays what can be replayed: symbol s holds candles [0, filled[s]); finished[s] when no more
+   * will come. The series' column objects are looked up anew on each call (a reader may replace
+   * a symbol's columns before any of its candles was filled).
+   */
+  advance(filled: ArrayLike<number>, finished: ArrayLike<boolean>): void {
+    const { k, cursor, end, next, step } = this;
+    const cols = this.series.columns;
+    let total = 0;
+    for (let s = 0; s < k; s++) {
+      end[s] = Math.min(filled[s]!, this.limit[s]!);
+      total += end[s]! - this.start[s]!;
+      if (cursor[s]! < end[s]!) next[s] = cols[s]!.openTime[cursor[s]!]! + step;
+      else if (finished[s] || end[s]! >= this.limit[s]!) next[s] = Number.POSITIVE_INFINITY;
+      else return; // its next candle is not read yet: it might be the earliest
+    }
+    const every = Math.max(1, this.options.progressEvery ?? 65_536);
+    const onProgress = this.options.onProgress;
+    for (;;) {
+      let s = -1;
+      let best = Number.POSITIVE_INFINITY;
+      for (let j = 0; j < k; j++) {
+        if (next[j]! < best) {
+          best = next[j]!;
+          s = j;
+        }
+      }
+      if (s < 0) break;
+      const col = cols[s]!;
+      const i = cursor[s]!;
+      cursor[s] = i + 1;
+      let starved = false;
+      if (i + 1 < end[s]!) next[s] = col.openTime[i + 1]! + step;
+      else if (finished[s] || i + 1 >= this.limit[s]!) next[s] = Number.POSITIVE_INFINITY;
+      else starved = true; // replay this candle, then wait for the symbol's next ones
+      this.done++;
+      if (onProgress !== undefined && this.done % every === 0) onProgress(this.done, total);
+      this.replay(s, i, col, best);
+      if (starved) return;
+    }
+    if (onProgress !== undefined) onProgress(this.done, total);
+  }
+
+  private replay(s: number, i: number, col: CandleSeries['columns'][number], closeTime: number): void {
+    const event = this.events[s]!;
     const d = event.data;
-    if (!traded.has(d.symbol)) continue;
+    if (!this.traded.has(d.symbol)) return;
     d.openTime = col.openTime[i]!;
-    d.closeTime = best;
+    d.closeTime = closeTime;
     d.open = col.open[i]!;
     d.high = col.high[i]!;
     d.low = col.low[i]!;
     d.close = col.close[i]!;
     d.volume = col.volume[i]!;
-    event.metadata.occurredAt = best;
+    event.metadata.occurredAt = closeTime;
     const ids = col.ids;
+    const pending = this.pending && ids === undefined;
     event.id = ids !== undefined ? ids[i]! : pending ? `${PENDING_ID}${s}:${i}` : PENDING_ID;
-    handled++;
-    const out = kernel.handle(event);
-    if (out.length === 0) continue;
-    if (pending) {
+    this.handled++;
+    const out = this.kernel.handle(event);
+    if (out.length === 0) return;
+    if (this.pending) {
       for (let j = 0; j < out.length; j++) {
         const m = out[j]!.metadata;
-        m.causationId = realIds.resolve(m.causationId);
-        m.correlationId = realIds.resolve(m.correlationId);
+        m.causationId = this.realIds.resolve(m.causationId);
+        m.correlationId = this.realIds.resolve(m.correlationId);
       }
     }
-    sink.take(out);
+    this.sink.take(out);
   }
-  if (onProgress !== undefined) onProgress(done, total);
-  return handled;
+}
+
+/**
+ * simulate fed as the candles arrive (a backtest reading its candles from the store runs the
+ * kernel on each page while the next is read): the same kernel, merge and result as simulate()
+ * over the complete series. `series` holds each symbol's columns at their final capacity; call
+ * advance(filled, finished) as they fill, then finish(). options.from/to are not taken here.
+ */
+export class IncrementalSimulation {
+  private readonly kernel: TradingKernel;
+  private readonly sink: Sink;
+  private readonly merge: SeriesMerge;
+
+  constructor(
+    series: CandleSeries,
+    private readonly setup: SimulationSetup,
+    options: Omit<SimulateOptions, 'from' | 'to'> = {},
+  ) {
+    this.kernel = new TradingKernel(setup.config, setup.context);
+    this.sink = new Sink(options.collect ?? 'events');
+    this.merge = new SeriesMerge(this.kernel, series, setup.context, this.sink, options);
+  }
+
+  advance(filled: ArrayLike<number>, finished: ArrayLike<boolean>): void {
+    this.merge.advance(filled, finished);
+  }
+
+  /** After the last advance (every symbol finished). */
+  finish(): SimulationResult {
+    return finish(this.kernel, this.setup.config, this.sink, this.merge.handled);
+  }
 }
 
 /** The candle ids placeholders stand for (other ids unchanged); the last few remembered. */

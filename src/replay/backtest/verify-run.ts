@@ -18,7 +18,7 @@ import {
   RunStarted,
   type RunStartedData,
 } from '../../domain/runs/events.js';
-import { type EventLogDatabase, readMarketData } from './market-data.js';
+import { readMarketData } from './market-data.js';
 import { specFromRunStarted } from './run-backtest.js';
 import { kernelSetup } from './settings.js';
 import { backtestAccount, decisionHashOf, decisionLine, simulate } from './simulate.js';
@@ -48,7 +48,7 @@ export interface VerifyResult {
 export async function verifyRun(
   store: EventStore,
   runId: string,
-  options: { kernelVersion: string; database?: EventLogDatabase },
+  options: { kernelVersion: string; readVia?: 'bulk' | 'port' },
 ): Promise<VerifyResult> {
   const account = backtestAccount(runId);
   if ((await store.streamRevision(account)) < 0) {
@@ -90,7 +90,7 @@ export async function verifyRun(
       from: spec.from,
       to: spec.to,
     },
-    options.database ? { database: options.database } : {},
+    options.readVia ? { via: options.readVia } : {},
   );
   const sim = simulate(data.series, setup, { collect: 'events' });
   const actual = sim.events!;

@@ -4,7 +4,8 @@
  * bottom and the first rebound; the highs and lows quoted are Binance BTC/USDT 1h candles of the
  * shared data set (docs/research.md has the table).
  *
- * `--scenario <name>` sets --from/--to of a run to the preset; runs warm their indicators on the
+ * `--scenario <name>` sets the period of a run to the preset: `backtest` (instead of --from/--to,
+ * never together with them), `stress` and `optimize`; research runs warm their indicators on the
  * candles before `from` without trading (--warmup).
  */
 import { ConfigError } from '../../domain/errors.js';
