@@ -62,8 +62,10 @@ export interface ServiceConfig {
     readonly weekly: boolean;
   };
   readonly alerts: {
-    /** drawdown fractions, each alerted once when crossed (again after recovering below it) */
+    /** drawdown fractions, each alerted once when crossed */
     readonly drawdownThresholds: readonly number[];
+    /** a crossed threshold re-arms once drawdown is below it by this much (hysteresis) */
+    readonly rearmMargin: number;
   };
   readonly smtp: SmtpSettings | null;
   readonly logLevel: string;
@@ -293,6 +295,12 @@ export function validateServiceConfig(
     throw new ConfigError(
       `${at('alerts')}.drawdownThresholds must be fractions between 0 and 1, e.g. [0.05, 0.1]`,
     );
+  const rearmMargin = alertsRaw.rearmMargin ?? 0.02;
+  if (typeof rearmMargin !== 'number' || !(rearmMargin >= 0 && rearmMargin < 1))
+    throw new ConfigError(
+      `${at('alerts')}.rearmMargin must be a fraction from 0 to 1, got ${JSON.stringify(rearmMargin)}`,
+      'e.g. 0.02: a 5 % drawdown alert re-arms once drawdown is back under 3 %',
+    );
 
   const smtp = smtpFrom(value.smtp, file, env);
   const logLevel = str('logLevel', 'info');
@@ -320,7 +328,7 @@ export function validateServiceConfig(
     fetchAttempts,
     api,
     reports: { dailyHourUtc, weekly: reportsRaw.weekly !== false },
-    alerts: { drawdownThresholds: [...thresholds].sort((a, b) => a - b) },
+    alerts: { drawdownThresholds: [...thresholds].sort((a, b) => a - b), rearmMargin },
     smtp,
     logLevel,
   };
@@ -455,7 +463,9 @@ export function defaultConfigText(): string {
   "api": { "enabled": true, "host": "127.0.0.1", "port": 8080 },
   // daily report after this UTC hour (Markdown under <data-dir>/reports, and e-mail); weekly deep dive on Mondays
   "reports": { "dailyHourUtc": 0, "weekly": true },
-  "alerts": { "drawdownThresholds": [0.05, 0.1, 0.15] },
+  // e-mailed at once: drawdown crossing a threshold (once; re-armed when drawdown is back under
+  // the threshold minus rearmMargin), loss-limit halts, data-collection failures, errors
+  "alerts": { "drawdownThresholds": [0.05, 0.1, 0.15], "rearmMargin": 0.02 },
   // e-mail; null disables it. e.g. { "host": "smtp.example.com", "port": 587, "user": "me",
   //   "from": "tradekernel@example.com", "to": "me@example.com" }
   "smtp": null,

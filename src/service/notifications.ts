@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Mailer } from '../adapters/mail/smtp-mailer.js';
 import type { NewEvent } from '../domain/events/envelope.js';
 import type { ServiceConfig } from './config.js';
-import type { PaperTradingService } from './paper-service.js';
+import type { CycleReport, PaperTradingService } from './paper-service.js';
 import { DAY, dailyReport, weeklyReport } from './reporting.js';
 
 export interface Alert {
@@ -19,8 +19,10 @@ export interface Alert {
 }
 
 export class Notifier {
-  /** thresholds currently crossed (alerted once until drawdown recovers below them) */
+  /** thresholds crossed and alerted; re-armed once drawdown recovers below t - rearmMargin */
   private crossed = new Set<number>();
+  /** symbols whose collection failed at the last attempt (alerted once, until collected again) */
+  private failing = new Set<string>();
   readonly sent: Alert[] = [];
   private lastDaily = '';
   private lastWeekly = '';
@@ -32,6 +34,7 @@ export class Notifier {
     private readonly reportDir: string,
   ) {}
 
+  /** Logged and e-mailed at once; a failed e-mail is logged, never thrown. */
   async alert(alert: Alert): Promise<void> {
     this.sent.push(alert);
     this.logger.warn({ alert: alert.kind, subject: alert.subject }, 'alert');
@@ -49,35 +52,64 @@ export class Notifier {
     }
   }
 
+  /** Loss limits and drawdown halts come out of the kernel as TradingHalted: one alert each. */
   async onDecisions(service: PaperTradingService, events: readonly NewEvent[]): Promise<void> {
     for (const e of events) {
       if (e.type === 'TradingHalted') {
-        const d = e.data as { rule: string; reason: string };
+        const d = e.data as { rule: string; reason: string; until?: number | null };
         await this.alert({
           kind: 'halt',
-          subject: `${service.account}: ${d.rule} reached`,
-          text: `${d.reason}\n\nat ${new Date(e.metadata.occurredAt).toISOString()}`,
+          subject: `${service.account}: ${d.rule} reached, new entries halted`,
+          text: `${d.reason}\n\nat ${new Date(e.metadata.occurredAt).toISOString()}${
+            d.until
+              ? `, until ${new Date(d.until).toISOString()}`
+              : ', until resumed (tradekernel control resume)'
+          }`,
         });
       }
     }
   }
 
-  async onCycle(service: PaperTradingService, now: number): Promise<void> {
-    const dd = service.kernelView.status().drawdown;
-    for (const t of this.config.alerts.drawdownThresholds) {
-      if (dd >= t && !this.crossed.has(t)) {
-        this.crossed.add(t);
-        await this.alert({
-          kind: 'drawdown',
-          subject: `${service.account}: drawdown ${(dd * 100).toFixed(1)} % crossed ${(t * 100).toFixed(0)} %`,
-          text: `Equity ${service.kernelView.status().equity.toFixed(2)}, peak ${service.kernelView.status().peakEquity.toFixed(2)}.`,
-        });
-      } else if (dd < t) this.crossed.delete(t);
+  /**
+   * Drawdown thresholds with hysteresis: one alert when drawdown crosses a threshold (naming the
+   * highest one crossed at once), none while it stays above, and the threshold re-arms only
+   * once drawdown is back below it by `rearmMargin`, so a drawdown hovering at a threshold does
+   * not alert every candle.
+   */
+  async onCycle(service: PaperTradingService, report: Pick<CycleReport, 'failedSymbols'>): Promise<void> {
+    const status = service.kernelView.status();
+    const dd = status.drawdown;
+    const newly = this.config.alerts.drawdownThresholds.filter((t) => dd >= t && !this.crossed.has(t));
+    for (const t of newly) this.crossed.add(t);
+    const highest = newly[newly.length - 1];
+    if (highest !== undefined) {
+      await this.alert({
+        kind: 'drawdown',
+        subject: `${service.account}: drawdown ${(dd * 100).toFixed(1)} % crossed ${(highest * 100).toFixed(0)} %`,
+        text: `Equity ${status.equity.toFixed(2)} ${this.config.quoteCurrency}, peak ${status.peakEquity.toFixed(2)}.\nOpen positions: ${service.kernelView.openPositions().length}.`,
+      });
     }
-    await this.reportsDue(service, now);
+    for (const t of [...this.crossed]) {
+      if (dd < t - this.config.alerts.rearmMargin) {
+        this.crossed.delete(t);
+        this.logger.info({ threshold: t, drawdown: dd }, 'drawdown recovered: alert re-armed');
+      }
+    }
+    for (const symbol of [...this.failing]) {
+      if (report.failedSymbols.includes(symbol)) continue;
+      this.failing.delete(symbol);
+      await this.alert({
+        kind: 'data-collection',
+        subject: `${service.account}: ${symbol} collected again`,
+        text: 'The exchange answers again; the missed candles were backfilled in order before any new decision.',
+      });
+    }
   }
 
+  /** The first failure of a symbol alerts; repeats while it keeps failing are only logged. */
   async onCollectionFailed(service: PaperTradingService, symbol: string, error: unknown): Promise<void> {
+    if (this.failing.has(symbol)) return;
+    this.failing.add(symbol);
     await this.alert({
       kind: 'data-collection',
       subject: `${service.account}: ${symbol} data collection failed`,
@@ -93,7 +125,7 @@ export class Notifier {
     const from = today - DAY;
     if (
       service.handledUntil < today ||
-      (service.history.length === 0 && !Number.isFinite(service.handledUntil))
+      (service.recentDecisions.length === 0 && !Number.isFinite(service.handledUntil))
     )
       return written;
     if (today <= service.startedFrom) return written;
@@ -146,7 +178,9 @@ export class Notifier {
       capital: this.config.capital,
       quote: this.config.quoteCurrency,
       kernel: service.kernelView,
-      history: service.history,
+      trades: service.closedTrades(),
+      curve: service.equityCurve(),
+      history: service.recentDecisions,
       from,
       to,
     };

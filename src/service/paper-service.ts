@@ -2,21 +2,24 @@
  * The autonomous paper-trading loop (issue 7). One account, one writer, crash-only:
  *
  *   start = recover: read `paper-<account>` (RunStarted, ServiceStarted, control copies,
- *           decisions), append ServiceStarted with the expected revision (the fence), rebuild the
- *           kernel by replaying the account's inputs (market streams + the control copies) and
- *           append whatever decisions the log is missing (a crash between the market append and
- *           the account append); then reconcile the orders by client order id.
+ *           decisions), append ServiceStarted with the expected revision (the fence), restore the
+ *           kernel from the latest snapshot (src/service/snapshots.ts) when one fits the log, and
+ *           replay the account's inputs after it (market streams + the control copies); append
+ *           whatever decisions the log is missing (a crash between the market append and the
+ *           account append); then reconcile the orders by client order id.
  *   cycle = wait for the next candle close (+ settle delay) on the Clock (real or virtual);
  *           take new control actions from `control-<account>`; fetch the closed candles of every
  *           symbol through the CandleSource (ccxt live, or a recorded replay: the same code);
  *           append them to the market streams (deterministic ids, expected revisions); hand the
  *           kernel every candle up to the watermark (the oldest symbol's newest close) in close
- *           time order; append its decisions to the account stream in one batch.
+ *           time order; append its decisions to the account stream in one batch; every few
+ *           cycles save a snapshot.
  *
  * The kernel's inputs are therefore always a prefix of "every stored candle from RunStarted.from,
  * merged by close time" plus the control copies, each applied after every candle closing at or
- * before its occurredAt. Recovery replays exactly that, so the rebuilt kernel is the one that
- * crashed, and the stored decisions must be a prefix of what it re-derives (checked, by id).
+ * before its occurredAt. Recovery replays exactly that (from a snapshot or from the start), so
+ * the rebuilt kernel is the one that crashed, and the stored decisions must be a prefix of what
+ * it re-derives (checked, by id).
  *
  * Control actions are copied into the account stream (same type and data, deterministic id,
  * causationId = the original's id) when the kernel takes them: their position among the
@@ -27,24 +30,24 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { ConfigError, StoreDataError, WrongExpectedRevisionError } from '../domain/errors.js';
+import { ConfigError, StoreDataError } from '../domain/errors.js';
 import { newEvent } from '../domain/events/catalogue.js';
 import type { NewEvent, RecordedEvent } from '../domain/events/envelope.js';
 import { deterministicId } from '../domain/events/ids.js';
+import { KernelSnapshotError } from '../domain/kernel/errors.js';
 import { TradingKernel } from '../domain/kernel/trading-kernel.js';
-import type { Candle, MarketKey } from '../domain/market/candle.js';
-import { candleStreamEvents } from '../domain/market/candle-events.js';
-import { dropUnclosedCandles } from '../domain/market/closed-candles.js';
-import type { CandleClosedData } from '../domain/market/events.js';
 import { marketStream } from '../domain/market/events.js';
-import type { CandleGap } from '../domain/market/gaps.js';
 import { alignTime, timeframeMs } from '../domain/market/timeframe.js';
 import { DataCollectionFailed, ServiceStarted } from '../domain/operations/events.js';
+import type { ClosedTrade } from '../domain/portfolio/position.js';
 import type { CandleSource } from '../domain/ports/candle-source.js';
 import type { EventStore } from '../domain/ports/event-store.js';
 import { RunStarted, type RunStartedData } from '../domain/runs/events.js';
+import { AccountLedger } from './account-ledger.js';
 import type { Clock } from './clock.js';
 import { accountStreamOf, decisionSettings, kernelSetupOf, type ServiceConfig } from './config.js';
+import { type CandleClosedEvent, MarketFeed } from './market-feed.js';
+import { SERVICE_SNAPSHOT_FORMAT, type ServiceSnapshot, type SnapshotStore } from './snapshots.js';
 
 export const CONTROL_TYPES = new Set([
   'TradingPaused',
@@ -60,7 +63,6 @@ const BOOKKEEPING_TYPES = new Set([
   'ExchangeErrorObserved',
 ]);
 export const SERVICE_ACTOR = 'service';
-const TERMINAL_ORDER_TYPES = new Set(['OrderCancelled', 'OrderExpired', 'OrderRejected']);
 
 export const controlStreamOf = (account: string) => `control-${account}`;
 export const operationsStreamOf = (account: string) => `ops-${account}`;
@@ -68,6 +70,8 @@ export const operationsStreamOf = (account: string) => `ops-${account}`;
 export interface CycleReport {
   /** the clock when the cycle began */
   at: number;
+  /** correlation id of the cycle's log lines */
+  cycleId: string;
   candlesFetched: number;
   candlesHandled: number;
   decisions: NewEvent[];
@@ -75,7 +79,10 @@ export interface CycleReport {
   watermark: number;
   failedSymbols: string[];
   staleCandles: number;
-  /** candle close → decisions appended, ms of processing (excludes waiting and fetching) */
+  /**
+   * candles in hand → decisions durable, ms: storing the candles, the kernel, appending the
+   * decisions. Excludes waiting for the close and fetching from the exchange.
+   */
   decisionLatencyMs: number;
 }
 
@@ -84,6 +91,8 @@ export interface ServiceHooks {
   onDecisions?(events: readonly NewEvent[]): void | Promise<void>;
   onCycle?(report: CycleReport): void | Promise<void>;
   onCollectionFailed?(symbol: string, error: unknown): void | Promise<void>;
+  /** each fetch attempt, ok or not (collection statistics) */
+  onFetchAttempt?(ok: boolean): void;
 }
 
 export interface ServiceOptions {
@@ -98,6 +107,10 @@ export interface ServiceOptions {
   hooks?: ServiceHooks;
   /** pause between fetch attempts (real ms; default 2 s × attempt) */
   retryDelayMs?: (attempt: number) => number;
+  /** where snapshots go; null: none (every start replays the whole log) */
+  snapshots?: SnapshotStore | null;
+  /** cycles between snapshots (default 24: a day of hourly candles) */
+  snapshotEvery?: number;
 }
 
 export interface Reconciliation {
@@ -110,39 +123,43 @@ export interface Reconciliation {
   unknown: string[];
 }
 
-interface Sym {
-  symbol: string;
-  stream: string;
-  key: MarketKey;
-  /** revision of the market stream's last event (-1 none) */
-  revision: number;
-  /** open time of the newest stored candle (-inf none) */
-  lastOpen: number;
-  /** stored, not yet handled by the kernel (close time above the watermark) */
-  pending: CandleClosedEvent[];
+export interface Recovery {
+  /** 'snapshot': restored and replayed the tail; 'log': replayed everything */
+  from: 'snapshot' | 'log';
+  /** account revision of the snapshot used (-1: none) */
+  snapshotRevision: number;
+  candlesReplayed: number;
+  controlsReplayed: number;
+  /** decisions appended because the log was missing them */
+  recoveredDecisions: number;
 }
-
-type CandleClosedEvent = NewEvent<'CandleClosed', CandleClosedData>;
 
 export class PaperTradingService {
   readonly account: string;
   private readonly step: number;
   private kernel!: TradingKernel;
+  private feed!: MarketFeed;
   private revision = -1;
+  private lastEventId = '';
+  private runStartedId = '';
   private runId = '';
   private from = 0;
-  private symbols: Sym[] = [];
   /** the kernel has handled every candle closing at or before this */
   private watermark = Number.NEGATIVE_INFINITY;
-  private consumedControls = new Set<string>();
+  /** revision of the last control-stream event taken or passed over */
+  private controlRevision = -1;
   private servicePaused = false;
   private haltedUntilResume = false;
   private haltedSincePause = false;
   private started = false;
   private lastCycleClose = Number.NEGATIVE_INFINITY;
-  /** every decision this kernel derived since its rebuild (the whole account history) */
-  readonly history: NewEvent[] = [];
+  private cyclesSinceSnapshot = 0;
+  /** the equity curve before the kernel instance (restored from a snapshot) */
+  private curvePrefix: { time: number[]; equity: number[] } = { time: [], equity: [] };
+  /** trades, open orders and the recent decisions: bounded, the rest stays in the log */
+  private readonly ledger = new AccountLedger();
   lastReconciliation: Reconciliation | null = null;
+  lastRecovery: Recovery | null = null;
 
   constructor(private readonly o: ServiceOptions) {
     this.account = accountStreamOf(o.config);
@@ -163,52 +180,40 @@ export class PaperTradingService {
     return this.revision;
   }
 
+  /** Every trade the account closed, from its PositionClosed events (survives restarts). */
+  closedTrades(): ClosedTrade[] {
+    return [...this.ledger.trades];
+  }
+
+  /** The account's decisions of the last days of event time (what reports list), in log order. */
+  get recentDecisions(): readonly NewEvent[] {
+    return this.ledger.recent;
+  }
+
+  /** Equity per candle close since the account started (snapshot prefix + this instance). */
+  equityCurve(): { time: Float64Array; equity: Float64Array } {
+    const own = this.kernel.equityCurve();
+    const n = this.curvePrefix.time.length;
+    const time = new Float64Array(n + own.time.length);
+    const equity = new Float64Array(n + own.time.length);
+    time.set(this.curvePrefix.time);
+    equity.set(this.curvePrefix.equity);
+    time.set(own.time, n);
+    equity.set(own.equity, n);
+    return { time, equity };
+  }
+
   // ─── recovery (start and restart are the same path) ──────────────────────────────────────
 
   async start(): Promise<void> {
-    const { store, config, logger } = this.o;
+    const { store } = this.o;
     const stored = await collect(store.readStream(this.account));
-    let runStarted = stored[0];
+    let runStarted: Pick<RecordedEvent, 'id' | 'type' | 'data'> | undefined = stored[0];
     this.revision = stored.length - 1;
+    this.lastEventId = stored[stored.length - 1]?.id ?? '';
+    const isNew = !runStarted;
     if (!runStarted) {
-      const now = this.o.clock.now();
-      this.from = this.o.from ?? alignTime(now, config.timeframe) - config.warmupCandles * this.step;
-      this.runId = config.account;
-      const data: RunStartedData = {
-        runId: this.runId,
-        account: this.account,
-        mode: 'paper',
-        strategies: kernelSetupOf(config, this.runId).context.strategies.map((s) => ({
-          name: s.name,
-          version: s.version,
-          params: { ...s.params },
-        })),
-        exchange: config.exchange,
-        timeframe: config.timeframe,
-        symbols: [...config.symbols],
-        from: this.from,
-        inputStreams: [
-          ...config.symbols.map((s) => marketStream(config.exchange, s, config.timeframe)),
-          controlStreamOf(this.account),
-        ],
-        settings: decisionSettings(config),
-        kernelVersion: this.o.version,
-      };
-      const event = newEvent(RunStarted, deterministicId(this.from, this.account, 'RunStarted'), data, {
-        occurredAt: this.from,
-        mode: 'paper',
-        runId: this.runId,
-      });
-      const result = await store.append(this.account, [event], 'no_stream');
-      this.revision = result.nextExpectedRevision;
-      runStarted = {
-        ...event,
-        stream: this.account,
-        revision: 0,
-        position: result.position,
-        metadata: { ...event.metadata, recordedAt: now },
-      };
-      logger.info({ account: this.account, from: new Date(this.from).toISOString() }, 'new paper account');
+      runStarted = await this.openAccount();
     } else {
       if (runStarted.type !== 'RunStarted')
         throw new StoreDataError(`${this.account} does not start with RunStarted`);
@@ -217,6 +222,7 @@ export class PaperTradingService {
       this.runId = data.runId;
       this.from = data.from;
     }
+    this.runStartedId = runStarted.id;
     // the fence: a second instance that read the same revision fails here or at its next append
     const started = newEvent(
       ServiceStarted,
@@ -224,10 +230,48 @@ export class PaperTradingService {
       { service: 'paper-trading', version: this.o.version, host: hostname().slice(0, 200), pid: process.pid },
       { occurredAt: this.o.clock.now(), mode: 'paper', runId: this.runId },
     );
-    this.revision = (await store.append(this.account, [started], this.revision)).nextExpectedRevision;
+    await this.appendAccount([started]);
 
-    await this.rebuild([...stored.slice(1)]);
+    const snapshot = await this.usableSnapshot(stored);
+    await this.rebuild(stored, snapshot, isNew);
     this.started = true;
+  }
+
+  private async openAccount(): Promise<Pick<RecordedEvent, 'id' | 'type' | 'data'>> {
+    const { config, logger } = this.o;
+    const now = this.o.clock.now();
+    this.from = this.o.from ?? alignTime(now, config.timeframe) - config.warmupCandles * this.step;
+    this.runId = config.account;
+    const data: RunStartedData = {
+      runId: this.runId,
+      account: this.account,
+      mode: 'paper',
+      strategies: kernelSetupOf(config, this.runId).context.strategies.map((s) => ({
+        name: s.name,
+        version: s.version,
+        params: { ...s.params },
+      })),
+      exchange: config.exchange,
+      timeframe: config.timeframe,
+      symbols: [...config.symbols],
+      from: this.from,
+      inputStreams: [
+        ...config.symbols.map((s) => marketStream(config.exchange, s, config.timeframe)),
+        controlStreamOf(this.account),
+      ],
+      settings: decisionSettings(config),
+      kernelVersion: this.o.version,
+    };
+    const event = newEvent(RunStarted, deterministicId(this.from, this.account, 'RunStarted'), data, {
+      occurredAt: this.from,
+      mode: 'paper',
+      runId: this.runId,
+    });
+    const result = await this.o.store.append(this.account, [event], 'no_stream');
+    this.revision = result.nextExpectedRevision;
+    this.lastEventId = event.id;
+    logger.info({ account: this.account, from: new Date(this.from).toISOString() }, 'new paper account');
+    return event;
   }
 
   private checkSameSetup(data: RunStartedData): void {
@@ -258,38 +302,102 @@ export class PaperTradingService {
     }
   }
 
-  private async rebuild(accountEvents: RecordedEvent[]): Promise<void> {
-    const { store, config, logger } = this.o;
+  /** The latest snapshot when it belongs to this run and the log still has its event. */
+  private async usableSnapshot(stored: RecordedEvent[]): Promise<ServiceSnapshot | null> {
+    const snapshots = this.o.snapshots;
+    if (!snapshots) return null;
+    const snapshot = await snapshots.load(this.account);
+    if (!snapshot) return null;
+    const at = stored[snapshot.accountRevision];
+    const fits =
+      snapshot.format === SERVICE_SNAPSHOT_FORMAT &&
+      snapshot.runStartedId === this.runStartedId &&
+      at !== undefined &&
+      at.id === snapshot.accountEventId &&
+      Number.isFinite(snapshot.watermark);
+    if (!fits) {
+      this.o.logger.warn(
+        { account: this.account, snapshotRevision: snapshot.accountRevision },
+        'snapshot does not fit the log: replaying the whole log',
+      );
+      return null;
+    }
+    return snapshot;
+  }
+
+  private feedOptions() {
+    const { config, store, source, logger } = this.o;
+    return {
+      store,
+      source,
+      logger,
+      exchange: config.exchange,
+      timeframe: config.timeframe,
+      symbols: config.symbols,
+      from: this.from,
+      fetchAttempts: config.fetchAttempts,
+      retryDelayMs: this.o.retryDelayMs ?? ((attempt: number) => 2_000 * attempt),
+      ...(this.o.hooks?.onFetchAttempt ? { onAttempt: this.o.hooks.onFetchAttempt } : {}),
+    };
+  }
+
+  /**
+   * Rebuilds the kernel: restored from `snapshot` (or new), then every input after it: the
+   * market streams' candles and the account stream's control copies, in the order the loop took
+   * them. The stored decisions after the snapshot must be a prefix of the re-derived ones.
+   * A new account has handled nothing: candles already stored (a `data download`, another
+   * account's replay) stay pending for the first cycle, which applies the stale-data rule.
+   */
+  private async rebuild(
+    stored: RecordedEvent[],
+    snapshot: ServiceSnapshot | null,
+    isNew: boolean,
+  ): Promise<void> {
+    const { config, logger } = this.o;
     const setup = kernelSetupOf(config, this.runId);
-    this.kernel = new TradingKernel(setup.config, setup.context);
+    let restored: ServiceSnapshot | null = null;
+    if (snapshot) {
+      try {
+        this.kernel = TradingKernel.restore(setup.config, setup.context, snapshot.kernel);
+        restored = snapshot;
+      } catch (error) {
+        if (!(error instanceof KernelSnapshotError)) throw error;
+        logger.warn({ err: error.message }, 'snapshot refused by the kernel: replaying the whole log');
+      }
+    }
+    if (!restored) this.kernel = new TradingKernel(setup.config, setup.context);
+    const tailFrom = restored ? restored.accountRevision + 1 : 1;
+    if (restored) {
+      this.watermark = restored.watermark;
+      this.controlRevision = restored.controlRevision;
+      this.servicePaused = restored.flags.servicePaused;
+      this.haltedUntilResume = restored.flags.haltedUntilResume;
+      this.haltedSincePause = restored.flags.haltedSincePause;
+      this.curvePrefix = { time: [...restored.curve.time], equity: [...restored.curve.equity] };
+    }
+    // the decisions before the snapshot are history as stored; the tail is re-derived
     const controls: RecordedEvent[] = [];
-    const storedDecisions: RecordedEvent[] = [];
-    for (const e of accountEvents) {
-      if (CONTROL_TYPES.has(e.type)) controls.push(e);
-      else if (!BOOKKEEPING_TYPES.has(e.type)) storedDecisions.push(e);
+    const storedTail: RecordedEvent[] = [];
+    const storedBefore: RecordedEvent[] = [];
+    for (const e of stored.slice(1)) {
+      if (CONTROL_TYPES.has(e.type)) {
+        if (e.revision >= tailFrom) controls.push(e);
+      } else if (!BOOKKEEPING_TYPES.has(e.type)) {
+        if (e.revision >= tailFrom) storedTail.push(e);
+        else storedBefore.push(e);
+      }
     }
-    // market streams
-    this.symbols = [];
-    for (const symbol of config.symbols) {
-      const stream = marketStream(config.exchange, symbol, config.timeframe);
-      const events = await collect(store.readStream(stream));
-      const candles = events.filter((e) => e.type === 'CandleClosed') as unknown as CandleClosedEvent[];
-      const last = candles[candles.length - 1];
-      this.symbols.push({
-        symbol,
-        stream,
-        key: { exchange: config.exchange, symbol, timeframe: config.timeframe },
-        revision: events.length - 1,
-        lastOpen: last ? last.data.openTime : Number.NEGATIVE_INFINITY,
-        pending: candles.filter((c) => c.data.openTime >= this.from),
-      });
-    }
-    const watermark = this.computeWatermark();
+    this.ledger.add(storedBefore);
+    this.feed = new MarketFeed(this.feedOptions());
+    await this.feed.load(restored ? restored.markets : null);
+
+    const consumed = new Set<string>();
     const derived: NewEvent[] = [];
     let nextControl = 0;
     const applyControlsUpTo = (time: number) => {
       while (nextControl < controls.length && controls[nextControl]!.metadata.occurredAt <= time) {
         const c = controls[nextControl++]!;
+        if (c.metadata.causationId) consumed.add(c.metadata.causationId);
         this.noteControl(c);
         for (const e of this.kernel.handle(c)) {
           this.noteDecision(e);
@@ -297,7 +405,9 @@ export class PaperTradingService {
         }
       }
     };
-    for (const candle of this.takeUpTo(watermark)) {
+    const watermark = isNew ? this.watermark : Math.max(this.feed.watermark(), this.watermark);
+    const candles = isNew ? [] : this.feed.takeUpTo(watermark);
+    for (const candle of candles) {
       applyControlsUpTo(candle.data.closeTime - 1);
       for (const e of this.kernel.handle(candle)) {
         this.noteDecision(e);
@@ -306,18 +416,19 @@ export class PaperTradingService {
     }
     applyControlsUpTo(Number.POSITIVE_INFINITY);
     if (watermark > this.watermark) this.watermark = watermark;
-    // the stored decisions must be a prefix of the re-derived ones
-    for (let i = 0; i < storedDecisions.length; i++) {
-      const s = storedDecisions[i]!;
+    await this.advanceControlCursor(consumed);
+
+    for (let i = 0; i < storedTail.length; i++) {
+      const s = storedTail[i]!;
       const d = derived[i];
       if (!d || d.id !== s.id || d.type !== s.type) {
         throw new StoreDataError(
-          `${this.account}: stored decision #${i} (${s.type} ${s.id}) differs from the re-derived one (${d ? `${d.type} ${d.id}` : 'none'})`,
+          `${this.account}: stored decision at revision ${s.revision} (${s.type} ${s.id}) differs from the re-derived one (${d ? `${d.type} ${d.id}` : 'none'})`,
           'the account was written by another kernel version or setup: audit it (tradekernel audit) before trading on',
         );
       }
     }
-    const missing = derived.slice(storedDecisions.length);
+    const missing = derived.slice(storedTail.length);
     if (missing.length > 0) {
       await this.appendAccount(missing);
       logger.warn(
@@ -325,7 +436,14 @@ export class PaperTradingService {
         'recovered decisions the log was missing (crash before the account append)',
       );
     }
-    this.history.push(...derived);
+    this.ledger.add(derived);
+    this.lastRecovery = {
+      from: restored ? 'snapshot' : 'log',
+      snapshotRevision: restored ? restored.accountRevision : -1,
+      candlesReplayed: candles.length,
+      controlsReplayed: controls.length,
+      recoveredDecisions: missing.length,
+    };
     this.lastReconciliation = this.reconcile();
     if (this.lastReconciliation.forgotten.length > 0 || this.lastReconciliation.unknown.length > 0) {
       throw new StoreDataError(
@@ -335,14 +453,24 @@ export class PaperTradingService {
     logger.info(
       {
         account: this.account,
-        candles: this.symbols.map((s) => s.symbol),
+        recovery: this.lastRecovery,
         watermark: isoOrNull(this.watermark),
-        decisions: derived.length,
-        controls: controls.length,
         orders: this.lastReconciliation,
       },
       'account recovered from the log',
     );
+  }
+
+  /**
+   * Moves the control cursor past every control event the account stream has a copy of. The
+   * loop takes controls in stream order, all at once, so the consumed ones are a prefix.
+   */
+  private async advanceControlCursor(consumed: ReadonlySet<string>): Promise<void> {
+    if (consumed.size === 0) return;
+    for await (const e of this.o.store.readStream(controlStreamOf(this.account), {
+      fromRevision: this.controlRevision + 1,
+    }))
+      if (consumed.has(e.id)) this.controlRevision = e.revision;
   }
 
   /**
@@ -352,29 +480,40 @@ export class PaperTradingService {
    * would query the exchange for the `forgotten` ones here instead of resubmitting.
    */
   reconcile(): Reconciliation {
-    const submitted = new Map<string, number>();
-    const filled = new Map<string, number>();
-    const terminal = new Set<string>();
-    for (const e of this.history) {
-      const d = e.data as {
-        clientOrderId?: string;
-        quantity?: number;
-        filledQuantity?: number;
-        remainingQuantity?: number;
-      };
-      if (!d.clientOrderId) continue;
-      if (e.type === 'OrderSubmitted') submitted.set(d.clientOrderId, d.quantity ?? 0);
-      else if (TERMINAL_ORDER_TYPES.has(e.type)) terminal.add(d.clientOrderId);
-      else if (e.type === 'OrderFilled') {
-        filled.set(d.clientOrderId, (filled.get(d.clientOrderId) ?? 0) + (d.quantity ?? 0));
-        if (d.remainingQuantity === 0) terminal.add(d.clientOrderId);
-      }
-    }
+    const open = this.ledger.openOrders;
     const working = new Set(this.kernel.workingOrders().map((o) => o.clientOrderId));
-    const forgotten: string[] = [];
-    for (const id of submitted.keys()) if (!terminal.has(id) && !working.has(id)) forgotten.push(id);
-    const unknown = [...working].filter((id) => !submitted.has(id));
-    return { submitted: submitted.size, terminal: terminal.size, working: working.size, forgotten, unknown };
+    return {
+      submitted: this.ledger.submitted,
+      terminal: this.ledger.terminal,
+      working: working.size,
+      forgotten: [...open].filter((id) => !working.has(id)),
+      unknown: [...working].filter((id) => !open.has(id)),
+    };
+  }
+
+  /** Saves the state as of the last append (after a cycle, and at a clean stop). */
+  async saveSnapshot(): Promise<boolean> {
+    const snapshots = this.o.snapshots;
+    if (!snapshots || !this.started || !Number.isFinite(this.watermark)) return false;
+    const curve = this.equityCurve();
+    await snapshots.save(this.account, {
+      format: SERVICE_SNAPSHOT_FORMAT,
+      runStartedId: this.runStartedId,
+      accountRevision: this.revision,
+      accountEventId: this.lastEventId,
+      watermark: this.watermark,
+      kernel: this.kernel.snapshot(),
+      markets: this.feed.cursors(),
+      controlRevision: this.controlRevision,
+      flags: {
+        servicePaused: this.servicePaused,
+        haltedUntilResume: this.haltedUntilResume,
+        haltedSincePause: this.haltedSincePause,
+      },
+      curve: { time: [...curve.time], equity: [...curve.equity] },
+    });
+    this.cyclesSinceSnapshot = 0;
+    return true;
   }
 
   // ─── the loop ─────────────────────────────────────────────────────────────────────────────
@@ -399,8 +538,6 @@ export class PaperTradingService {
     this.lastCycleClose = alignTime(now - config.settleDelayMs, config.timeframe);
     const cycleId = deterministicId(now, this.account, 'cycle', now);
     const log = logger.child({ cycle: cycleId, account: this.account });
-    const failedSymbols: string[] = [];
-    let fetched = 0;
 
     // 1. control actions from the API / CLI, taken in the order they were recorded
     const batch: NewEvent[] = [];
@@ -414,37 +551,36 @@ export class PaperTradingService {
       decisions.push(...out);
       log.info(
         {
-          type: c.type,
+          control: c.type,
           actor: (c.data as { actor: string }).actor,
           reason: (c.data as { reason: string }).reason,
           causationId: c.id,
+          correlationId: copy.metadata.correlationId,
         },
         'control action taken',
       );
     }
 
     // 2. fetch the closed candles of every symbol
-    const fresh = new Map<Sym, Candle[]>();
-    for (const s of this.symbols) {
-      try {
-        const candles = await this.fetchClosed(s, now);
-        fresh.set(s, candles);
-        fetched += candles.length;
-      } catch (error) {
-        failedSymbols.push(s.symbol);
-        log.error(
-          { symbol: s.symbol, err: (error as Error).message },
-          'data collection failed after retries',
-        );
-        await this.recordCollectionFailure(s.symbol, error, now);
-      }
+    const { fetched, failed } = await this.feed.fetchAll(now);
+    const fetchedAt = performance.now();
+    let fetchedCount = 0;
+    for (const candles of fetched.values()) fetchedCount += candles.length;
+    for (const [symbol, error] of failed) {
+      log.error(
+        { symbol, err: (error as Error)?.message ?? String(error) },
+        'data collection failed after retries',
+      );
+      await this.recordCollectionFailure(symbol, error, now);
     }
 
     // 3. stale data: pause before the stale candles are even stored (crash-safe ordering)
     const staleBefore = now - config.maxDataAgeMs;
     let staleCount = 0;
-    for (const candles of fresh.values())
+    for (const candles of fetched.values())
       for (const c of candles) if (c.openTime + this.step < staleBefore) staleCount++;
+    // candles stored earlier and still pending (another symbol was missing) age too
+    staleCount += this.feed.pendingClosingBefore(staleBefore);
     const status = this.kernel.status();
     if (
       staleCount > 0 &&
@@ -468,17 +604,23 @@ export class PaperTradingService {
       batch.push(...this.kernel.handle(pause));
       await this.appendAccount(batch.splice(0));
       log.warn(
-        { stale: staleCount, maxDataAgeMs: config.maxDataAgeMs },
+        {
+          skip: 'stale-data',
+          stale: staleCount,
+          maxDataAgeMs: config.maxDataAgeMs,
+          correlationId: pause.metadata.correlationId,
+          eventId: pause.id,
+        },
         'decision skipped: stale data (service pause until fresh data)',
       );
     }
 
     // 4. store the candles (market streams), then decide up to the watermark
-    for (const [s, candles] of fresh) if (candles.length > 0) await this.appendMarket(s, candles);
-    const startedAt = performance.now();
-    const watermark = this.computeWatermark();
+    for (const [symbol, candles] of fetched) if (candles.length > 0) await this.feed.append(symbol, candles);
+    // never a candle the clock has not closed yet (a replay over candles stored by another run)
+    const watermark = Math.max(Math.min(this.feed.watermark(), now), this.watermark);
     let handled = 0;
-    for (const candle of this.takeUpTo(watermark)) {
+    for (const candle of this.feed.takeUpTo(watermark)) {
       if (this.servicePaused && candle.data.closeTime >= staleBefore && !this.haltedSincePause) {
         const resume = this.controlCopy(
           'TradingResumed',
@@ -495,10 +637,8 @@ export class PaperTradingService {
         batch.push(...this.kernel.handle(resume));
         log.info({ at: new Date(this.watermark).toISOString() }, 'fresh data: service pause lifted');
       }
-      const out = this.kernel.handle(candle);
-      this.watermark = candle.data.closeTime;
+      const out = this.handleCandle(candle);
       handled++;
-      for (const e of out) this.noteDecision(e);
       if (out.length > 0) {
         batch.push(...out);
         decisions.push(...out);
@@ -506,38 +646,23 @@ export class PaperTradingService {
     }
     if (watermark > this.watermark) this.watermark = watermark;
     if (batch.length > 0) await this.appendAccount(batch);
-    const decisionLatencyMs = performance.now() - startedAt;
-    this.history.push(...decisions);
-    for (const e of decisions) {
-      const d = e.data as { symbol?: string; clientOrderId?: string; strategy?: string; outcome?: string };
-      log.info(
-        {
-          decision: e.type,
-          id: e.id,
-          correlationId: e.metadata.correlationId,
-          causationId: e.metadata.causationId,
-          occurredAt: new Date(e.metadata.occurredAt).toISOString(),
-          symbol: d.symbol,
-          strategy: d.strategy,
-          clientOrderId: d.clientOrderId,
-          outcome: d.outcome,
-        },
-        'decision',
-      );
-    }
+    const decisionLatencyMs = performance.now() - fetchedAt;
+    this.ledger.add(decisions);
+    for (const e of decisions) log.info(decisionLogLine(e), 'decision');
     const report: CycleReport = {
       at: now,
-      candlesFetched: fetched,
+      cycleId,
+      candlesFetched: fetchedCount,
       candlesHandled: handled,
       decisions,
       watermark: this.watermark,
-      failedSymbols,
+      failedSymbols: [...failed.keys()],
       staleCandles: staleCount,
       decisionLatencyMs,
     };
     log.debug(
       {
-        fetched,
+        fetched: fetchedCount,
         handled,
         decisions: decisions.length,
         watermark: isoOrNull(this.watermark),
@@ -545,9 +670,22 @@ export class PaperTradingService {
       },
       'cycle done',
     );
+    if (++this.cyclesSinceSnapshot >= (this.o.snapshotEvery ?? 24)) {
+      // a snapshot is a cache: failing to write one never stops trading
+      await this.saveSnapshot().catch((error: unknown) =>
+        log.warn({ err: (error as Error).message }, 'snapshot not saved; the next start replays more'),
+      );
+    }
     if (decisions.length > 0) await this.o.hooks?.onDecisions?.(decisions);
     await this.o.hooks?.onCycle?.(report);
     return report;
+  }
+
+  private handleCandle(candle: CandleClosedEvent): readonly NewEvent[] {
+    const out = this.kernel.handle(candle);
+    this.watermark = candle.data.closeTime;
+    for (const e of out) this.noteDecision(e);
+    return out;
   }
 
   private controlTime(): number {
@@ -577,7 +715,6 @@ export class PaperTradingService {
   }
 
   private noteControl(e: Pick<NewEvent, 'type' | 'data' | 'metadata'>): void {
-    if (e.metadata.causationId) this.consumedControls.add(e.metadata.causationId);
     const actor = (e.data as { actor?: string }).actor;
     if (e.type === 'TradingPaused' && actor === SERVICE_ACTOR) {
       this.servicePaused = true;
@@ -595,48 +732,18 @@ export class PaperTradingService {
     }
   }
 
+  /** Control events recorded since the last one taken (other accounts' are passed over). */
   private async newControls(): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    for await (const e of this.o.store.readStream(controlStreamOf(this.account))) {
-      if (!CONTROL_TYPES.has(e.type) || this.consumedControls.has(e.id)) continue;
+    for await (const e of this.o.store.readStream(controlStreamOf(this.account), {
+      fromRevision: this.controlRevision + 1,
+    })) {
+      this.controlRevision = e.revision;
+      if (!CONTROL_TYPES.has(e.type)) continue;
       if ((e.data as { account?: string }).account !== this.account) continue;
       out.push(e);
     }
     return out;
-  }
-
-  private async fetchClosed(s: Sym, now: number): Promise<Candle[]> {
-    const { source, config } = this.o;
-    const out: Candle[] = [];
-    let since = Number.isFinite(s.lastOpen) ? s.lastOpen + this.step : this.from;
-    for (let page = 0; page < 1000; page++) {
-      const rows = await this.withAttempts(() =>
-        source.fetchCandles(s.symbol, config.timeframe, since, source.maxPageSize),
-      );
-      const closed = dropUnclosedCandles(rows, config.timeframe, now).filter(
-        (c) => c.openTime >= since && c.openTime % this.step === 0,
-      );
-      for (const c of closed) {
-        if (out.length > 0 && c.openTime <= out[out.length - 1]!.openTime) continue;
-        out.push(c);
-      }
-      if (closed.length < rows.length || rows.length < source.maxPageSize || closed.length === 0) break;
-      since = closed[closed.length - 1]!.openTime + this.step;
-    }
-    return out;
-  }
-
-  private async withAttempts<T>(work: () => Promise<T>): Promise<T> {
-    const attempts = this.o.config.fetchAttempts;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        if (error instanceof ConfigError || attempt >= attempts) throw error;
-        this.o.logger.warn({ attempt, err: (error as Error).message }, 'fetch failed; retrying');
-        await new Promise((r) => setTimeout(r, this.o.retryDelayMs?.(attempt) ?? 2_000 * attempt));
-      }
-    }
   }
 
   private async recordCollectionFailure(symbol: string, error: unknown, now: number): Promise<void> {
@@ -655,77 +762,27 @@ export class PaperTradingService {
     await this.o.hooks?.onCollectionFailed?.(symbol, error);
   }
 
-  private async appendMarket(s: Sym, candles: Candle[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const fresh = candles.filter((c) => c.openTime > s.lastOpen);
-      if (fresh.length === 0) return;
-      const gaps: CandleGap[] = [];
-      let prev = s.lastOpen;
-      for (const c of fresh) {
-        if (Number.isFinite(prev) && c.openTime > prev + this.step)
-          gaps.push({
-            from: prev + this.step,
-            to: c.openTime - this.step,
-            missing: (c.openTime - prev) / this.step - 1,
-          });
-        prev = c.openTime;
-      }
-      const events = candleStreamEvents(s.key, fresh, gaps, { mode: 'paper' });
-      try {
-        const result = await this.o.store.append(s.stream, events, s.revision);
-        s.revision = result.nextExpectedRevision;
-        s.lastOpen = fresh[fresh.length - 1]!.openTime;
-        for (const e of events) if (e.type === 'CandleClosed') s.pending.push(e as CandleClosedEvent);
-        return;
-      } catch (error) {
-        // another writer (a `data download`) extended the stream: pick up what it stored
-        if (!(error instanceof WrongExpectedRevisionError) || attempt > 2) throw error;
-        const stored = await collect(this.o.store.readStream(s.stream, { fromRevision: s.revision + 1 }));
-        for (const e of stored) {
-          s.revision = e.revision;
-          if (e.type !== 'CandleClosed') continue;
-          const c = e as unknown as CandleClosedEvent;
-          s.lastOpen = c.data.openTime;
-          if (c.data.openTime >= this.from) s.pending.push(c);
-        }
-      }
-    }
-  }
-
   private async appendAccount(events: NewEvent[]): Promise<void> {
     const result = await this.o.store.append(this.account, events, this.revision);
     this.revision = result.nextExpectedRevision;
+    this.lastEventId = events[events.length - 1]!.id;
   }
+}
 
-  /** The oldest of the symbols' newest stored close times (-inf until every symbol has data). */
-  private computeWatermark(): number {
-    let w = Number.POSITIVE_INFINITY;
-    for (const s of this.symbols) {
-      const lastPending = s.pending[s.pending.length - 1];
-      const close = lastPending
-        ? lastPending.data.closeTime
-        : Number.isFinite(s.lastOpen)
-          ? s.lastOpen + this.step
-          : Number.NEGATIVE_INFINITY;
-      w = Math.min(w, close);
-    }
-    return Math.max(w, this.watermark);
-  }
-
-  /** Removes and returns the pending candles closing at or before `time`, merged by close time. */
-  private takeUpTo(time: number): CandleClosedEvent[] {
-    const out: CandleClosedEvent[] = [];
-    for (const s of this.symbols) {
-      let n = 0;
-      while (n < s.pending.length && s.pending[n]!.data.closeTime <= time) n++;
-      out.push(...s.pending.splice(0, n));
-    }
-    const order = new Map(this.symbols.map((s, i) => [s.symbol, i]));
-    out.sort(
-      (a, b) => a.data.closeTime - b.data.closeTime || order.get(a.data.symbol)! - order.get(b.data.symbol)!,
-    );
-    return out;
-  }
+/** One log line per decision: what, which candle or control caused it, and its correlation. */
+function decisionLogLine(e: NewEvent): Record<string, unknown> {
+  const d = e.data as { symbol?: string; clientOrderId?: string; strategy?: string; outcome?: string };
+  return {
+    decision: e.type,
+    id: e.id,
+    correlationId: e.metadata.correlationId,
+    causationId: e.metadata.causationId,
+    occurredAt: new Date(e.metadata.occurredAt).toISOString(),
+    symbol: d.symbol,
+    strategy: d.strategy,
+    clientOrderId: d.clientOrderId,
+    outcome: d.outcome,
+  };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

@@ -15,7 +15,11 @@ export interface ReportInput {
   account: string;
   capital: number;
   quote: string;
+  /** status and open positions now */
   kernel: TradingKernel;
+  /** every trade the account closed, and its equity curve since it started */
+  trades: readonly ClosedTrade[];
+  curve: { readonly time: Float64Array; readonly equity: Float64Array };
   history: readonly NewEvent[];
   /** report covers [from, to) */
   from: number;
@@ -50,8 +54,7 @@ function tradeTable(trades: readonly ClosedTrade[], quote: string): string {
 export function dailyReport(input: ReportInput): string {
   const { kernel, quote } = input;
   const status = kernel.status();
-  const curve = kernel.equityCurve();
-  const trades = kernel.closedTrades();
+  const { curve, trades } = input;
   const metrics = computeMetrics({
     startEquity: input.capital,
     times: curve.time,
@@ -125,8 +128,7 @@ export function dailyReport(input: ReportInput): string {
 
 export function weeklyReport(input: ReportInput): string {
   const { kernel, quote } = input;
-  const all = kernel.closedTrades();
-  const week = tradesIn(all, input.from, input.to);
+  const week = tradesIn(input.trades, input.from, input.to);
   const byStrategy = new Map<string, { trades: number; pnl: number; wins: number; fees: number }>();
   for (const t of week) {
     const key = t.strategy ?? 'unknown';

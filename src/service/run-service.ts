@@ -5,7 +5,10 @@
 import { join } from 'node:path';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { openCcxtCandleSource } from '../adapters/exchange/ccxt-candle-source.js';
+import {
+  type CcxtCandleSourceOptions,
+  openCcxtCandleSource,
+} from '../adapters/exchange/ccxt-candle-source.js';
 import type { Mailer } from '../adapters/mail/smtp-mailer.js';
 import { SmtpMailer } from '../adapters/mail/smtp-mailer.js';
 import { instrumentEventStore } from '../adapters/metrics/instrumented-event-store.js';
@@ -23,6 +26,7 @@ import { AbortedError, type Clock, SystemClock, VirtualClock } from './clock.js'
 import { accountStreamOf, type ServiceConfig } from './config.js';
 import { Notifier } from './notifications.js';
 import { type CycleReport, PaperTradingService } from './paper-service.js';
+import { SqlSnapshotStore } from './snapshots.js';
 import { ReplayCandleSource, type SourceSpec } from './sources.js';
 
 export interface RunServiceOptions {
@@ -41,13 +45,20 @@ export interface RunServiceOptions {
   reportDir?: string;
   /** a live run's clock (tests: a VirtualClock) */
   clock?: Clock;
+  /** the live source's request timeout and retries (tests: fail fast, the loop retries) */
+  ccxt?: Pick<CcxtCandleSourceOptions, 'retry' | 'timeoutMs' | 'sleep'>;
   /** wrap the source (the soak injects failures) */
   wrapSource?: (source: CandleSource) => CandleSource;
   /** stop after this many cycles (tests) */
   maxCycles?: number;
   retryDelayMs?: (attempt: number) => number;
+  /** cycles between kernel snapshots (default 24); 0 disables them (every start replays all) */
+  snapshotEvery?: number;
   onListening?: (url: string) => void;
-  onCycle?: (report: CycleReport, service: PaperTradingService) => void;
+  /** after each cycle (awaited: tests act between cycles) */
+  onCycle?: (report: CycleReport, service: PaperTradingService) => void | Promise<void>;
+  onStarted?: (service: PaperTradingService) => void | Promise<void>;
+  onFetchAttempt?: (ok: boolean) => void;
 }
 
 export interface RunServiceResult {
@@ -156,6 +167,7 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
       clock = o.clock ?? new VirtualClock(range.first + step + config.settleDelayMs, o.speed);
     } else {
       source = await openCcxtCandleSource({
+        ...o.ccxt,
         exchange: config.exchange,
         ...(config.exchangeApiUrl ? { apiUrl: config.exchangeApiUrl } : {}),
       });
@@ -195,13 +207,17 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
             drawdown: status.drawdown,
             openPositions: service.kernelView.openPositions().length,
           });
+          await notifier.onCycle(service, report);
           reports.push(...(await notifier.reportsDue(service, clock.now())));
-          await notifier.onCycle(service, clock.now());
-          o.onCycle?.(report, service);
+          await o.onCycle?.(report, service);
         },
+        ...(o.onFetchAttempt ? { onFetchAttempt: o.onFetchAttempt } : {}),
       },
+      snapshots: o.snapshotEvery === 0 ? null : await SqlSnapshotStore.open(ctx.database),
+      ...(o.snapshotEvery ? { snapshotEvery: o.snapshotEvery } : {}),
     });
     await service.start();
+    await o.onStarted?.(service);
     if (clock instanceof VirtualClock && Number.isFinite(service.handledUntil))
       await clock.sleepUntil(service.handledUntil + config.settleDelayMs);
 
@@ -234,6 +250,8 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
       }
       cycles++;
     }
+    // a clean stop leaves a snapshot of the last cycle: the next start replays nothing
+    await service.saveSnapshot();
     // everything projected before a replay reports done
     await worker.stop();
     const projectedTo = await projections.catchUp();

@@ -110,13 +110,17 @@ export class ReplayCandleSource implements CandleSource {
   async close(): Promise<void> {}
 }
 
-/** A CandleSource that fails on demand: the soak's injected timeouts and exchange errors. */
+/**
+ * A CandleSource that fails on demand: the soak's and the tests' injected timeouts and exchange
+ * errors. A timeout waits `timeoutMs` real ms first, as a request that never answers would.
+ */
 export class FaultyCandleSource implements CandleSource {
   private calls = 0;
   constructor(
     private readonly inner: CandleSource,
-    /** true: this call fails */
-    private readonly fail: (call: number) => false | 'timeout' | 'error',
+    /** whether this call (0-based, over all symbols) fails, and how */
+    private readonly fail: (call: number, symbol: string) => false | 'timeout' | 'error',
+    private readonly timeoutMs = 0,
   ) {}
   get exchange() {
     return this.inner.exchange;
@@ -128,8 +132,11 @@ export class FaultyCandleSource implements CandleSource {
     return this.inner.maxPageSize;
   }
   async fetchCandles(symbol: string, timeframe: Timeframe, since: number, limit: number): Promise<Candle[]> {
-    const failure = this.fail(this.calls++);
-    if (failure === 'timeout') throw new Error(`injected timeout fetching ${symbol}`);
+    const failure = this.fail(this.calls++, symbol);
+    if (failure === 'timeout') {
+      if (this.timeoutMs > 0) await new Promise((r) => setTimeout(r, this.timeoutMs));
+      throw new Error(`injected timeout fetching ${symbol}: no answer in ${this.timeoutMs} ms`);
+    }
     if (failure === 'error') throw new Error(`injected exchange error 503 fetching ${symbol}`);
     return this.inner.fetchCandles(symbol, timeframe, since, limit);
   }

@@ -11,6 +11,9 @@ describe('service config', () => {
     expect(c.capital).toBe(1000);
     expect(c.strategies.map((s) => s.name)).toEqual(['ema-cross', 'rsi-reversion']);
     expect(c.smtp).toBeNull();
+    expect(c.alerts).toEqual({ drawdownThresholds: [0.05, 0.1, 0.15], rearmMargin: 0.02 });
+    expect(c.maxDataAgeMs).toBe(90 * 60_000);
+    expect(c.settleDelayMs).toBe(10_000);
   });
 
   const error = (value: unknown, env: NodeJS.ProcessEnv = {}) => {
@@ -38,6 +41,12 @@ describe('service config', () => {
     );
     expect(error({ smtp: { host: 'h', from: 'a@b', to: 'c@d', user: 'u' } })).toMatch(
       /TRADEKERNEL_SMTP_PASSWORD is not/,
+    );
+    expect(error({ alerts: { rearmMargin: 2 } })).toMatch(
+      /"alerts"\.rearmMargin must be a fraction.*re-arms/,
+    );
+    expect(error({ maxDataAgeMinutes: 0 })).toMatch(
+      /"maxDataAgeMinutes" must be a positive number of minutes/,
     );
   });
 

@@ -186,6 +186,13 @@ export function registerRunCommands(program: Command): void {
       )
       .action(
         async (o: { account: string; reason: string; actor: string; api?: string }, command: Command) => {
+          // the service only takes actions addressed to its account stream, so a bare name
+          // ("main") would be recorded and never obeyed
+          if (!o.account.startsWith('paper-'))
+            throw new ConfigError(
+              `--account ${o.account}: not an account stream`,
+              `name the stream: --account paper-${o.account}`,
+            );
           const data = { account: o.account, actor: o.actor, reason: o.reason };
           if (o.api) {
             const token = process.env[TOKEN_ENV];

@@ -1,0 +1,134 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SmtpMailer } from '../../src/adapters/mail/smtp-mailer.js';
+import { validateServiceConfig } from '../../src/service/config.js';
+import { Notifier } from '../../src/service/notifications.js';
+import type { PaperTradingService } from '../../src/service/paper-service.js';
+import { runService } from '../../src/service/run-service.js';
+import { FaultyCandleSource } from '../../src/service/sources.js';
+import { replaySlice, SYMBOLS, silentLogger, startSmtpCapture } from './support.js';
+
+/**
+ * Alerts (issue 7 §6), captured as real messages by a local SMTP server: drawdown thresholds
+ * with hysteresis, loss-limit halts, data-collection failures (and their end), errors.
+ */
+const root = mkdtempSync(join(tmpdir(), 'tk-alerts-'));
+let smtp: Awaited<ReturnType<typeof startSmtpCapture>>;
+beforeAll(async () => {
+  smtp = await startSmtpCapture();
+});
+afterAll(async () => {
+  await smtp.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const smtpConfig = () => ({
+  host: '127.0.0.1',
+  port: smtp.port,
+  from: 'tk@example.com',
+  to: 'owner@example.com',
+});
+const alertSubjects = () => smtp.mails.filter((m) => m.subject.includes('ALERT')).map((m) => m.subject);
+
+describe('drawdown alerts', () => {
+  it('alert once per crossing, name the highest threshold crossed at once, re-arm only after recovering by the margin', async () => {
+    smtp.mails.length = 0;
+    const config = validateServiceConfig({
+      account: 'dd',
+      alerts: { drawdownThresholds: [0.05, 0.1, 0.15], rearmMargin: 0.02 },
+      smtp: smtpConfig(),
+    });
+    const mailer = new SmtpMailer(config.smtp!);
+    const notifier = new Notifier(config, silentLogger(), mailer, join(root, 'dd-reports'));
+    let drawdown = 0;
+    const service = {
+      account: 'paper-dd',
+      kernelView: {
+        status: () => ({ drawdown, equity: 1000 * (1 - drawdown), peakEquity: 1000 }),
+        openPositions: () => [],
+      },
+    } as unknown as PaperTradingService;
+    const path = [0.01, 0.051, 0.06, 0.052, 0.049, 0.055, 0.031, 0.051, 0.029, 0.052, 0.16, 0.12, 0.09, 0.2];
+    const alertsAfter: number[] = [];
+    for (const dd of path) {
+      drawdown = dd;
+      await notifier.onCycle(service, { failedSymbols: [] });
+      alertsAfter.push(alertSubjects().length);
+    }
+    await mailer.close();
+    // 0.051 crosses 5 %; hovering around it (0.06 .. 0.031) stays silent; 0.029 (< 5 - 2 %)
+    // re-arms it, so 0.052 alerts again; 0.16 crosses 10 % and 15 % at once: one alert naming
+    // 15 %; 0.12 re-arms 15 % (< 13 %) but not 10 %, so 0.2 alerts for 15 % only.
+    expect(alertsAfter).toEqual([0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 4]);
+    expect(alertSubjects()).toEqual([
+      '[tradekernel] ALERT paper-dd: drawdown 5.1 % crossed 5 %',
+      '[tradekernel] ALERT paper-dd: drawdown 5.2 % crossed 5 %',
+      '[tradekernel] ALERT paper-dd: drawdown 16.0 % crossed 15 %',
+      '[tradekernel] ALERT paper-dd: drawdown 20.0 % crossed 15 %',
+    ]);
+    expect(smtp.mails.every((m) => m.to.join() === 'owner@example.com')).toBe(true);
+    expect(smtp.mails[0]!.body).toMatch(/Equity 949\.00 USDT, peak 1000\.00/);
+  });
+});
+
+describe('alerts from a running service', () => {
+  it('loss-limit halts, drawdown, a data-collection outage (one alert, then one when it ends) and an error', async () => {
+    smtp.mails.length = 0;
+    const data = replaySlice(join(root, 'candles'), 200);
+    const config = validateServiceConfig({
+      account: 'alerts',
+      symbols: [...SYMBOLS],
+      api: { enabled: false },
+      fetchAttempts: 2,
+      risk: { rules: { lossLimits: { daily: 0.002 } } },
+      alerts: { drawdownThresholds: [0.003, 0.006], rearmMargin: 0.002 },
+      smtp: smtpConfig(),
+    });
+    let solCalls = 0;
+    let cycles = 0;
+    let failingCycles = 0;
+    const run = runService({
+      store: { dataDir: join(root, 'store') },
+      config,
+      source: { kind: 'replay', path: data.dir },
+      speed: 'max',
+      version: 'test',
+      logger: silentLogger(),
+      signal: new AbortController().signal,
+      api: null,
+      reportDir: join(root, 'reports'),
+      retryDelayMs: () => 0,
+      // SOL's exchange answers 503 for every attempt of cycles 60-64
+      wrapSource: (inner) =>
+        new FaultyCandleSource(inner, (_call, symbol) => {
+          if (symbol !== 'SOL/USDT') return false;
+          solCalls++;
+          return cycles >= 60 && cycles < 65 ? 'error' : false;
+        }),
+      onCycle: (report) => {
+        cycles++;
+        if (report.failedSymbols.length > 0) failingCycles++;
+        // an error inside the loop: the service alerts, then stops with it
+        if (cycles === 150) throw new Error('disk full (injected)');
+      },
+    });
+    await expect(run).rejects.toThrow(/disk full/);
+    expect(failingCycles).toBe(5);
+    expect(solCalls).toBeGreaterThan(150);
+    const subjects = alertSubjects();
+    const of = (pattern: RegExp) => subjects.filter((s) => pattern.test(s));
+    expect(of(/SOL\/USDT data collection failed/)).toHaveLength(1);
+    expect(of(/SOL\/USDT collected again/)).toHaveLength(1);
+    expect(of(/daily-loss-limit reached/).length).toBeGreaterThan(0);
+    expect(of(/drawdown .* crossed/).length).toBeGreaterThan(0);
+    // hysteresis: far fewer drawdown alerts than cycles spent in drawdown
+    expect(of(/drawdown .* crossed/).length).toBeLessThan(20);
+    expect(of(/cycle failed/)).toHaveLength(1);
+    const failure = smtp.mails.find((m) => /data collection failed/.test(m.subject))!;
+    expect(failure.body).toMatch(/503/);
+    const error = smtp.mails.find((m) => /cycle failed/.test(m.subject))!;
+    expect(error.body).toMatch(/disk full \(injected\)/);
+  }, 120_000);
+});
