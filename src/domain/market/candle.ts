@@ -31,3 +31,13 @@ export interface CandleRow extends Candle {
 export function candleCloseTime(openTime: number, timeframe: Timeframe): number {
   return openTime + timeframeMs(timeframe);
 }
+
+/** Candles as six columns of equal length (bulk reads and backtests: no object per candle). */
+export interface CandleColumns {
+  readonly openTime: Float64Array;
+  readonly open: Float64Array;
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  readonly volume: Float64Array;
+}

@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { ExpectedRevisionText } from '../errors.js';
 import type { NewEvent, RecordedEvent } from '../events/envelope.js';
+import type { CandleColumns } from '../market/candle.js';
 
 /**
  * The event-store port. The domain owns it; adapters implement it for PGlite, PostgreSQL and
@@ -100,14 +101,8 @@ export interface CandleRangeRequest {
 }
 
 /** Candles [0, length) of a page, in stream order; the arrays may be longer than `length`. */
-export interface CandlePage {
+export interface CandlePage extends CandleColumns {
   readonly length: number;
-  readonly openTime: Float64Array;
-  readonly open: Float64Array;
-  readonly high: Float64Array;
-  readonly low: Float64Array;
-  readonly close: Float64Array;
-  readonly volume: Float64Array;
   /**
    * The page's events that are not candles (outage records), decoded; the last page also carries
    * the event right after the range when it is not a candle (an outage that began inside the

@@ -16,18 +16,12 @@
  * CandleClosed of a market stream.
  */
 import type { NewEvent } from '../../domain/events/envelope.js';
-import type { Candle } from '../../domain/market/candle.js';
+import type { Candle, CandleColumns } from '../../domain/market/candle.js';
 import type { CandleClosedData } from '../../domain/market/events.js';
 import type { Timeframe } from '../../domain/market/timeframe.js';
 
 /** One symbol's candles: six columns of equal length, open times strictly increasing. */
-export interface SymbolColumns {
-  readonly openTime: Float64Array;
-  readonly open: Float64Array;
-  readonly high: Float64Array;
-  readonly low: Float64Array;
-  readonly close: Float64Array;
-  readonly volume: Float64Array;
+export interface SymbolColumns extends CandleColumns {
   /**
    * The CandleClosed event ids, when the candles were read from a market stream. Optional:
    * without them, simulate derives each candle's id with candleEventId (the id every import and
