@@ -69,7 +69,8 @@ export interface RunServiceResult {
   latestReport: string | null;
   decisions: number;
   alerts: number;
-  projectedTo: number;
+  /** events the projections applied in the final catch-up at the stop */
+  projectedAtStop: number;
 }
 
 /** Holds a PostgreSQL session-level advisory lock per account: released when the process dies. */
@@ -254,9 +255,9 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
     await service.saveSnapshot();
     // everything projected before a replay reports done
     await worker.stop();
-    const projectedTo = await projections.catchUp();
+    const projectedAtStop = await projections.catchUp();
     const latestReport = reason === 'exhausted' ? await notifier.latest(service) : null;
-    logger.info({ account, cycles, reason, decisions, projectedTo }, 'service stopped');
+    logger.info({ account, cycles, reason, decisions, projectedAtStop }, 'service stopped');
     return {
       account,
       cycles,
@@ -265,7 +266,7 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
       latestReport,
       decisions,
       alerts: notifier.sent.length,
-      projectedTo,
+      projectedAtStop,
     };
   } finally {
     await close();
