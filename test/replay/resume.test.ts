@@ -58,4 +58,28 @@ describe('a run whose append was interrupted', () => {
     const third = await runBacktest(store, spec, options);
     expect(third.storedAs).toBe('already-stored');
   });
+
+  it('reports an append that fails during the replay, and the next run completes the stream', async () => {
+    const run = { ...spec, settings: { ...defaultSettings(), capital: 2_000 } }; // another run id
+    const options = { kernelVersion: KERNEL_VERSION, batchSize: 50 };
+    let appends = 0;
+    // the store refuses the third append: the batches before it are stored, the replay goes on
+    const failing = new Proxy(store, {
+      get(target, key) {
+        if (key === 'append') {
+          return (...args: Parameters<EventStore['append']>) =>
+            ++appends === 3 ? Promise.reject(new Error('connection lost')) : target.append(...args);
+        }
+        const value = Reflect.get(target, key);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await expect(runBacktest(failing, run, options)).rejects.toThrow('connection lost');
+    const account = (await runBacktest(store, run, { ...options, store: false })).account;
+    expect(await store.streamRevision(account)).toBe(99);
+    const resumed = await runBacktest(store, run, options);
+    expect(resumed.storedAs).toBe('resumed');
+    expect(await store.streamRevision(account)).toBe(resumed.sim.decisions + 1);
+    expect((await verifyRun(store, resumed.runId, options)).ok).toBe(true);
+  });
 });
