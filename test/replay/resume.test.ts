@@ -32,7 +32,7 @@ describe('a run whose append was interrupted', () => {
   };
 
   it('is completed by running the same command again; then verifies', async () => {
-    const options = { kernelVersion: KERNEL_VERSION, database, batchSize: 100 };
+    const options = { kernelVersion: KERNEL_VERSION, batchSize: 100 };
     const first = await runBacktest(store, spec, options);
     expect(first.storedAs).toBe('appended');
     const total = first.sim.decisions + 2;

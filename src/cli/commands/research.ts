@@ -515,11 +515,10 @@ async function loadSeries(command: Command, m: Market, warmupCandles = 0): Promi
     from: m.from - warmupCandles * timeframeMs(m.timeframe),
     to: m.to,
   };
-  return withContext(globalFlags(command), async ({ store, database }) => {
+  return withContext(globalFlags(command), async ({ store }) => {
     const progress = new ProgressBar('read', 0, 'candles');
     try {
       const data = await readMarketData(store, request, {
-        database,
         onProgress: (n) => progress.update(n, Math.max(n, 1)),
       });
       // the warm-up part may be absent (a symbol listed later): only the run's own range must exist

@@ -73,8 +73,6 @@ export interface ReadOptions {
   via?: 'bulk' | 'port';
   /** candles read so far (all symbols) */
   onProgress?: (candles: number) => void;
-  /** no longer used: the stores read their own tables (EventStore.readCandleRange) */
-  database?: unknown;
 }
 
 /** Candles of each symbol's market stream opening in [from, to), and what the streams cover. */
