@@ -407,12 +407,50 @@ export class PaperTradingService {
     };
     const watermark = isNew ? this.watermark : Math.max(this.feed.watermark(), this.watermark);
     const candles = isNew ? [] : this.feed.takeUpTo(watermark);
+    // Candles after the account's last recorded event may never have reached it: its cycle
+    // crashed before the account append, or another process (a data download) stored them while
+    // it was down. A decision on one of them that is stale by now is not re-derived silently:
+    // the kernel takes that candle again under a service pause, as a late cycle would.
+    // (a decision is stamped no earlier than the open of the candle that made it: a candle
+    // closing after the latest stamp + one step cannot have made a recorded decision)
+    let lastRecorded = restored?.watermark ?? Number.NEGATIVE_INFINITY;
+    for (const e of [...storedBefore, ...storedTail, ...controls]) {
+      lastRecorded = Math.max(lastRecorded, e.metadata.occurredAt + this.step);
+    }
+    const staleBefore = this.o.clock.now() - config.maxDataAgeMs;
+    let lastClose = this.watermark;
     for (const candle of candles) {
       applyControlsUpTo(candle.data.closeTime - 1);
-      for (const e of this.kernel.handle(candle)) {
+      const unrecorded = candle.data.closeTime > lastRecorded;
+      if (
+        unrecorded &&
+        this.servicePaused &&
+        candle.data.closeTime >= staleBefore &&
+        !this.haltedSincePause
+      ) {
+        derived.push(
+          ...this.serviceControl('TradingResumed', 'fresh data again after a stale-data pause', lastClose),
+        );
+      }
+      let out: readonly NewEvent[] | null = null;
+      if (unrecorded && candle.data.closeTime < staleBefore) {
+        out = this.handleUnlessDeciding(candle);
+        if (out === null) {
+          derived.push(
+            ...this.serviceControl(
+              'TradingPaused',
+              `stale data on restart: candles older than ${config.maxDataAgeMs / 60_000} min that the account had not taken; no decisions on them`,
+              candle.data.closeTime - 1,
+            ),
+          );
+        }
+      }
+      out ??= this.kernel.handle(candle);
+      for (const e of out) {
         this.noteDecision(e);
         derived.push(e);
       }
+      lastClose = candle.data.closeTime;
     }
     applyControlsUpTo(Number.POSITIVE_INFINITY);
     if (watermark > this.watermark) this.watermark = watermark;
@@ -685,6 +723,36 @@ export class PaperTradingService {
     const out = this.kernel.handle(candle);
     this.watermark = candle.data.closeTime;
     for (const e of out) this.noteDecision(e);
+    return out;
+  }
+
+  /**
+   * Handles a stale candle that may never have reached the account, unless the kernel would
+   * decide on it and may (not paused, halted or killed already): then it is left untaken (the
+   * kernel restored from before it) and null returned, for the caller to pause first.
+   */
+  private handleUnlessDeciding(candle: CandleClosedEvent): readonly NewEvent[] | null {
+    const status = this.kernel.status();
+    if (this.servicePaused || status.paused || status.killSwitch || this.haltedUntilResume) {
+      return this.kernel.handle(candle);
+    }
+    const before = this.kernel.snapshot();
+    const out = this.kernel.handle(candle);
+    if (out.length === 0) return out;
+    const setup = kernelSetupOf(this.o.config, this.runId);
+    this.kernel = TradingKernel.restore(setup.config, setup.context, before);
+    return null;
+  }
+
+  /** A control action of the service itself, taken by the kernel: the copy and its decisions. */
+  private serviceControl(type: 'TradingPaused' | 'TradingResumed', reason: string, at: number): NewEvent[] {
+    const control = this.controlCopy(type, { account: this.account, actor: SERVICE_ACTOR, reason }, null, at);
+    this.noteControl(control);
+    const out = [control];
+    for (const e of this.kernel.handle(control)) {
+      this.noteDecision(e);
+      out.push(e);
+    }
     return out;
   }
 

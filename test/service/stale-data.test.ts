@@ -53,6 +53,9 @@ const isEntry = (e: RecordedEvent) =>
   e.type === 'OrderSubmitted' && (e.data as { reason: string }).reason === 'entry';
 
 describe('stale data', () => {
+  /** close of the candle on which the uninterrupted run enters (set by the first test) */
+  let signalTime = 0;
+
   it('skips the decision on candles that arrive too late: evented, logged, resumed on fresh data', async () => {
     // where an uninterrupted run enters a position (after the indicators warmed up)
     const reference = await setup('reference');
@@ -60,7 +63,7 @@ describe('stale data', () => {
     const referenceEvents = await readAll(reference.ctx.store, 'paper-stale');
     const entry = referenceEvents.find((e) => isEntry(e) && e.metadata.occurredAt > data.first + 80 * HOUR);
     expect(entry).toBeDefined();
-    const signalTime = entry!.metadata.occurredAt;
+    signalTime = entry!.metadata.occurredAt;
     expect(
       referenceEvents.some(
         (e) =>
@@ -110,6 +113,47 @@ describe('stale data', () => {
     // and the loop goes on normally
     const next = await late.service.cycle();
     expect(next.staleCandles).toBe(0);
+  }, 120_000);
+
+  it('a restart after another process stored the hours it missed takes no decision on them', async () => {
+    // the account runs until two hours before the signal, then stops (a laptop asleep)
+    const sleeper = await setup('download', 90, 'sleeper');
+    await drive(sleeper.service, sleeper.clock, { end: signalTime - 2 * HOUR });
+    const before = sleeper.service.accountRevision;
+    // meanwhile another process stores the hours it missed (here another account's cycles; a
+    // `data download` writes the same candles)
+    const other = await setup('download', 90, 'downloader');
+    await drive(other.service, other.clock, { end: signalTime + 3 * HOUR });
+
+    // the restart, three hours after the signal: recovery takes those candles under a pause
+    const restart = await setup('download', 90, 'sleeper', signalTime + 3 * HOUR);
+    const events = (await readAll(restart.ctx.store, 'paper-sleeper')).filter((e) => e.revision > before);
+    const pause = events.find((e) => e.type === 'TradingPaused')!;
+    expect(pause.data).toMatchObject({
+      actor: 'service',
+      reason: expect.stringMatching(/^stale data on restart/),
+    });
+    // the signal on a stale candle is refused under the pause; the pause is lifted before the
+    // first candle within the max age (06:00 on a clock at 07:00), and only that one may trade
+    expect(
+      events.some(
+        (e) =>
+          e.type === 'RiskDecisionMade' &&
+          e.metadata.occurredAt === signalTime &&
+          (e.data as { rule: string }).rule === 'paused',
+      ),
+    ).toBe(true);
+    const resume = events.find((e) => e.type === 'TradingResumed')!;
+    expect(resume.data).toMatchObject({ actor: 'service' });
+    expect(resume.revision).toBeGreaterThan(pause.revision);
+    const staleBefore = restart.clock.now() - restart.config.maxDataAgeMs;
+    for (const e of events.filter(isEntry)) {
+      expect(e.revision).toBeGreaterThan(resume.revision);
+      expect(e.metadata.occurredAt).toBeGreaterThanOrEqual(staleBefore);
+    }
+    // a later restart re-derives exactly what was stored
+    const again = await setup('download', 90, 'sleeper', signalTime + 3 * HOUR);
+    expect(again.service.lastRecovery?.recoveredDecisions).toBe(0);
   }, 120_000);
 
   it('the max age is configurable: the same delay under a 6-hour limit is no skip', async () => {
