@@ -434,7 +434,7 @@ export class PaperTradingService {
       }
       let out: readonly NewEvent[] | null = null;
       if (unrecorded && candle.data.closeTime < staleBefore) {
-        out = this.handleUnlessDeciding(candle);
+        out = this.handleUnlessDeciding(candle, setup);
         if (out === null) {
           derived.push(
             ...this.serviceControl(
@@ -731,7 +731,10 @@ export class PaperTradingService {
    * decide on it and may (not paused, halted or killed already): then it is left untaken (the
    * kernel restored from before it) and null returned, for the caller to pause first.
    */
-  private handleUnlessDeciding(candle: CandleClosedEvent): readonly NewEvent[] | null {
+  private handleUnlessDeciding(
+    candle: CandleClosedEvent,
+    setup: ReturnType<typeof kernelSetupOf>,
+  ): readonly NewEvent[] | null {
     const status = this.kernel.status();
     if (this.servicePaused || status.paused || status.killSwitch || this.haltedUntilResume) {
       return this.kernel.handle(candle);
@@ -739,7 +742,6 @@ export class PaperTradingService {
     const before = this.kernel.snapshot();
     const out = this.kernel.handle(candle);
     if (out.length === 0) return out;
-    const setup = kernelSetupOf(this.o.config, this.runId);
     this.kernel = TradingKernel.restore(setup.config, setup.context, before);
     return null;
   }

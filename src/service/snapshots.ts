@@ -93,15 +93,3 @@ export class SqlSnapshotStore implements SnapshotStore {
         taken_at = now()`.execute(this.database.db);
   }
 }
-
-/** In memory (tests, and stores without a SQL database). */
-export class MemorySnapshotStore implements SnapshotStore {
-  readonly saved = new Map<string, string>();
-  async load(account: string): Promise<ServiceSnapshot | null> {
-    const text = this.saved.get(account);
-    return text ? (JSON.parse(text) as ServiceSnapshot) : null;
-  }
-  async save(account: string, snapshot: ServiceSnapshot): Promise<void> {
-    this.saved.set(account, JSON.stringify(snapshot));
-  }
-}

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Compression, MarketFileFormat } from '../adapters/market-files/detect.js';
 import { readMarketFile } from '../adapters/market-files/read-market-file.js';
 import { TradekernelError } from '../domain/errors.js';
-import type { MarketKey } from '../domain/market/candle.js';
+import { type MarketKey, setCandleAt } from '../domain/market/candle.js';
 import { candleEventIds } from '../domain/market/candle-events.js';
 import {
   type CandleIssue,
@@ -106,12 +106,7 @@ export async function prepareCandleFile(job: PrepareJob): Promise<PrepareResult>
     const candleEventId = candleEventIds(job.key);
     for (let i = 0; i < n; i++) {
       const c = candles[i]!;
-      file.openTime[i] = c.openTime;
-      file.open[i] = c.open;
-      file.high[i] = c.high;
-      file.low[i] = c.low;
-      file.close[i] = c.close;
-      file.volume[i] = c.volume;
+      setCandleAt(file, i, c);
       file.line[i] = c.line;
       file.row[i] = c.row;
       ids[i] = candleEventId(c.openTime);

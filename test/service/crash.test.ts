@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openContext } from '../../src/cli/context.js';
 import type { RecordedEvent } from '../../src/domain/events/envelope.js';
 import { allProjectors, ProjectionRunner } from '../../src/projections/index.js';
+import { spawnRun } from './support.js';
 
 /**
  * Crash safety (issue 7 §4): a real `tradekernel run` child process, SIGKILLed at random moments
@@ -28,42 +28,13 @@ function dataset(): string {
   return dir;
 }
 
-function run(dataDir: string, source: string, killAfterMs: number | null): Promise<number | null> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      '--data-dir',
-      dataDir,
-      'run',
-      '--source',
-      `replay:${source}`,
-      '--speed',
-      'max',
-      '--account',
-      'crash',
-      '--no-api',
-      '--log-level',
-      'silent',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
+async function run(dataDir: string, source: string, killAfterMs: number | null): Promise<number | null> {
+  const { child, exited } = spawnRun(dataDir, source, 'crash', ['--speed', 'max']);
   const timer = killAfterMs === null ? null : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      if (signal === 'SIGKILL') resolve(null);
-      else if (code === 0) resolve(0);
-      else reject(new Error(`run exited ${code}: ${stderr}`));
-    });
-  });
+  const { code, signal, stderr } = await exited.finally(() => timer && clearTimeout(timer));
+  if (signal === 'SIGKILL') return null;
+  if (code === 0) return 0;
+  throw new Error(`run exited ${code}: ${stderr}`);
 }
 
 async function accountEvents(

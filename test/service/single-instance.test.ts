@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateServiceConfig } from '../../src/service/config.js';
 import { runService } from '../../src/service/run-service.js';
-import { replaySlice, SYMBOLS, silentLogger } from './support.js';
+import { replaySlice, SYMBOLS, silentLogger, spawnRun } from './support.js';
 
 /**
  * Two instances on one account (issue 7 §4): the second refuses to start. On the embedded store
@@ -21,35 +21,9 @@ afterAll(() => {
 const data = replaySlice(join(root, 'candles'), 200);
 
 function start(dataDir: string, extra: string[] = []) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      '--data-dir',
-      dataDir,
-      'run',
-      '--source',
-      `replay:${data.dir}`,
-      '--account',
-      'single',
-      '--no-api',
-      '--log-level',
-      'silent',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  return { child, exited };
+  const run = spawnRun(dataDir, data.dir, 'single', extra);
+  children.push(run.child);
+  return run;
 }
 
 async function until(condition: () => boolean, ms: number): Promise<void> {

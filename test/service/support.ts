@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -121,4 +122,47 @@ export async function startSmtpCapture(): Promise<{
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.server.address() as { port: number }).port;
   return { port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/**
+ * `tradekernel run` over a recorded source in a child process of its own (no API, silent log), as
+ * the owner would start it: for tests that kill it or start a second one.
+ */
+export function spawnRun(
+  dataDir: string,
+  source: string,
+  account: string,
+  extra: readonly string[] = [],
+): { child: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      '--data-dir',
+      dataDir,
+      'run',
+      '--source',
+      `replay:${source}`,
+      '--account',
+      account,
+      '--no-api',
+      '--log-level',
+      'silent',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null; stderr: string }>(
+    (resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolve({ code, signal, stderr }));
+    },
+  );
+  return { child, exited };
 }

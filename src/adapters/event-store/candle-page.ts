@@ -135,7 +135,7 @@ let numberEnd = 0;
 const fields = new Float64Array(7);
 
 /** The six numbers of a CandleClosed's JSON in bytes[start, end) into the page; false: another layout. */
-export function decodeCandleJson(bytes: Buffer, start: number, end: number, page: CandlePageBuffer): boolean {
+function decodeCandleJson(bytes: Buffer, start: number, end: number, page: CandlePageBuffer): boolean {
   let at = start + openTimeOffset;
   if (openTimeOffset < 0 || !matches(bytes, at, OPEN_TIME)) {
     at = bytes.indexOf(OPEN_TIME, start);
@@ -214,7 +214,7 @@ function isNumberByte(c: number): boolean {
 }
 
 /** PostgreSQL COPY text format: backslash escapes. */
-export function unescapeCopy(value: string): string {
+function unescapeCopy(value: string): string {
   return value.replace(/\\(.)/g, (_, c: string) => COPY_ESCAPES[c] ?? c);
 }
 

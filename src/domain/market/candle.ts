@@ -41,3 +41,17 @@ export interface CandleColumns {
   readonly close: Float64Array;
   readonly volume: Float64Array;
 }
+
+/** Writes candle `c` at index `i` of the columns. */
+export function setCandleAt(
+  columns: CandleColumns,
+  i: number,
+  c: Pick<Candle, 'openTime' | 'open' | 'high' | 'low' | 'close' | 'volume'>,
+): void {
+  columns.openTime[i] = c.openTime;
+  columns.open[i] = c.open;
+  columns.high[i] = c.high;
+  columns.low[i] = c.low;
+  columns.close[i] = c.close;
+  columns.volume[i] = c.volume;
+}

@@ -16,7 +16,7 @@
  * CandleClosed of a market stream.
  */
 import type { NewEvent } from '../../domain/events/envelope.js';
-import type { Candle, CandleColumns } from '../../domain/market/candle.js';
+import { type Candle, type CandleColumns, setCandleAt } from '../../domain/market/candle.js';
 import type { CandleClosedData } from '../../domain/market/events.js';
 import type { Timeframe } from '../../domain/market/timeframe.js';
 
@@ -97,15 +97,7 @@ export function candleSeriesFromCandles(
   );
   bySymbol.forEach(([, candles], i) => {
     const col = series.columns[i]!;
-    for (let j = 0; j < candles.length; j++) {
-      const c = candles[j]!;
-      col.openTime[j] = c.openTime;
-      col.open[j] = c.open;
-      col.high[j] = c.high;
-      col.low[j] = c.low;
-      col.close[j] = c.close;
-      col.volume[j] = c.volume;
-    }
+    for (let j = 0; j < candles.length; j++) setCandleAt(col, j, candles[j]!);
   });
   validateCandleSeries(series);
   return series;

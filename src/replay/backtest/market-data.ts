@@ -23,6 +23,7 @@
  * streams' edges are read first, so missing data is known before any candle is read.
  */
 import { ConfigError } from '../../domain/errors.js';
+import { setCandleAt } from '../../domain/market/candle.js';
 import { candleEventId } from '../../domain/market/candle-events.js';
 import {
   CandleClosed,
@@ -348,12 +349,7 @@ class Columns {
     if (n > 0 && !(d.openTime > this.openTime[n - 1]!))
       outOfOrder(this.label, d.openTime, this.openTime[n - 1]!);
     if (n === this.openTime.length) this.grow();
-    this.openTime[n] = d.openTime;
-    this.open[n] = d.open;
-    this.high[n] = d.high;
-    this.low[n] = d.low;
-    this.close[n] = d.close;
-    this.volume[n] = d.volume;
+    setCandleAt(this, n, d);
     this.ids.push(id);
     this.length = n + 1;
   }
