@@ -81,6 +81,7 @@ describe('a process killed with SIGKILL in the middle of a batch append', () => 
     }
   }, 120_000);
 
+  if (!databaseUrl) console.warn('[skipped] SIGKILL mid-batch on PostgreSQL: DATABASE_URL is not set');
   it.skipIf(!databaseUrl)(
     'leaves each batch all or nothing on PostgreSQL',
     async () => {

@@ -245,6 +245,10 @@ function prometheusBinary(): string | null {
 }
 
 const prometheus = prometheusBinary();
+if (prometheus === null)
+  console.warn(
+    "[skipped] PromQL panels against a real Prometheus: no `prometheus` binary (.ci/run installs Debian's)",
+  );
 
 async function freePort(): Promise<number> {
   const server = createServer();

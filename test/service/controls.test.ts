@@ -187,6 +187,7 @@ describe('controls while the service runs', () => {
     await scenario({ dataDir: join(root, 'pglite') }, 'ctl', null);
   }, 180_000);
 
+  if (!process.env.DATABASE_URL) console.warn('[skipped] controls on PostgreSQL: DATABASE_URL is not set');
   it.skipIf(!process.env.DATABASE_URL)(
     'PostgreSQL: the same, the CLI writing straight into the store beside the running service',
     async () => {

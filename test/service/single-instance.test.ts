@@ -58,6 +58,8 @@ describe('one service per account', () => {
     expect(third.code).toBe(0);
   }, 120_000);
 
+  if (!process.env.DATABASE_URL)
+    console.warn('[skipped] single instance on PostgreSQL: DATABASE_URL is not set');
   it.skipIf(!process.env.DATABASE_URL)(
     'PostgreSQL: a second service on the account refuses to start while the first holds the advisory lock',
     async () => {
