@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import type { Compression, MarketFileFormat } from '../adapters/market-files/detect.js';
 import { readMarketFile } from '../adapters/market-files/read-market-file.js';
+import { startWorker, workerScript } from '../adapters/threads/worker-thread.js';
 import { TradekernelError } from '../domain/errors.js';
 import { type MarketKey, setCandleAt } from '../domain/market/candle.js';
 import { candleEventIds } from '../domain/market/candle-events.js';
@@ -164,14 +164,7 @@ export const inThreadPreparer = (): CandleFilePreparer => ({
  * run with tsx) the worker loads the .ts entry through tsx; the built CLI loads the .js one.
  */
 export function workerPreparer(): CandleFilePreparer {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./candle-file-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  const worker = fromSource
-    ? new Worker(
-        `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`,
-        { eval: true },
-      )
-    : new Worker(entry);
+  const worker = startWorker(workerScript(import.meta.url, 'candle-file-worker'));
   worker.unref();
   const waiting = new Map<number, { resolve: (r: PrepareResult) => void; reject: (e: unknown) => void }>();
   let next = 0;

@@ -5,10 +5,13 @@ import { PostgresEventStore } from '../../src/adapters/event-store/postgres-even
 import { eventlogMigrations } from '../../src/adapters/event-store/postgres-schema.js';
 import { openPglite, type SqlDatabase } from '../../src/adapters/sql/database.js';
 import { migrate } from '../../src/adapters/sql/migrations.js';
+import { createCatalogue } from '../../src/domain/catalogue.js';
 import { StoreDataError } from '../../src/domain/errors.js';
 import { defineEvent, EventCatalogue } from '../../src/domain/events/catalogue.js';
 import { number, object, string } from '../../src/domain/events/schema.js';
-import type { EventStore } from '../../src/domain/ports/event-store.js';
+import { candleStreamEvents } from '../../src/domain/market/candle-events.js';
+import { marketStream } from '../../src/domain/market/events.js';
+import type { CandleRangeRequest, EventStore } from '../../src/domain/ports/event-store.js';
 import { backends } from '../support/backends.js';
 import { collect, testCatalogue, testEvent, testEvents, uniquePrefix } from '../support/test-events.js';
 
@@ -66,6 +69,97 @@ for (const backend of backends.filter((b) => b.sql)) {
       expect(error.message).toContain(`position ${position}`);
       expect(error.message).toContain('not a JSON object');
       await sql`delete from eventlog.events where position = ${position}`.execute(database.db);
+    });
+
+    describe('the bulk candle read (readCandleRange)', () => {
+      const HOUR = 3_600_000;
+      const START = Date.parse('2021-01-01T00:00:00Z');
+      /** 40 hourly candles, the 4 hours from 10:00 missing (a recorded outage before 14:00) */
+      const marketOf = (exchange: string) => ({ exchange, symbol: 'BTC/USDT', timeframe: '1h' as const });
+      const candles = Array.from({ length: 44 }, (_, i) => ({
+        openTime: START + i * HOUR,
+        open: 100 + i,
+        high: 110 + i + 0.25,
+        low: 90 + i,
+        close: 105 + i / 3,
+        volume: i * 1.5,
+      })).filter((_, i) => i < 10 || i >= 14);
+      const gap = { from: START + 10 * HOUR, to: START + 13 * HOUR, missing: 4 };
+
+      async function storeMarket(): Promise<{ candleStore: PostgresEventStore; stream: string }> {
+        const exchange = `cr${uniquePrefix()
+          .replace(/[^a-z0-9]/gi, '')
+          .toLowerCase()}`;
+        const candleStore = await PostgresEventStore.open(database, createCatalogue(), { migrate: false });
+        const stream = marketStream(exchange, 'BTC/USDT', '1h');
+        await candleStore.append(stream, candleStreamEvents(marketOf(exchange), candles, [gap]));
+        return { candleStore, stream };
+      }
+
+      async function readAll(store: EventStore, request: CandleRangeRequest) {
+        const range = await store.readCandleRange!(request);
+        const open: number[] = [];
+        const close: number[] = [];
+        const others: string[] = [];
+        for await (const page of range.pages) {
+          open.push(...page.openTime.subarray(0, page.length));
+          close.push(...page.close.subarray(0, page.length));
+          others.push(...page.others.map((o) => o.type));
+        }
+        return { open, close, others, maxCandles: range.maxCandles };
+      }
+
+      it('gives the same candles in pages of any size (pages refilled as they are read)', async () => {
+        const { candleStore, stream } = await storeMarket();
+        try {
+          const request = { stream, from: START + 2 * HOUR, to: START + 40 * HOUR, step: HOUR };
+          const whole = await readAll(candleStore, request);
+          const expected = candles.filter((c) => c.openTime >= request.from && c.openTime < request.to);
+          expect(whole.open).toEqual(expected.map((c) => c.openTime));
+          expect(whole.close).toEqual(expected.map((c) => c.close));
+          expect(whole.others).toEqual(['CandleGapDetected']);
+          for (const pageSize of [1, 3, 7])
+            expect(await readAll(candleStore, { ...request, pageSize })).toEqual(whole);
+        } finally {
+          await candleStore.close();
+        }
+      });
+
+      it('names a stored event it cannot read, on whichever thread decodes it', async () => {
+        const { candleStore, stream } = await storeMarket();
+        try {
+          await sql`update eventlog.events set data = 'not json' where stream_id = ${stream} and revision = 5`.execute(
+            database.db,
+          );
+          const request = { stream, from: START, to: START + 40 * HOUR, step: HOUR, pageSize: 4 };
+          const error = await readAll(candleStore, request).catch((e) => e);
+          expect(error).toBeInstanceOf(StoreDataError);
+          expect(error.message).toBe(`event 5 of ${stream} has data that is not a JSON object`);
+          expect(error.hint).toMatch(/restore it from a backup/);
+        } finally {
+          await candleStore.close();
+        }
+      });
+
+      it('ends a read cut off by closing the store with an error, not a hang', async () => {
+        const { candleStore, stream } = await storeMarket();
+        const range = await candleStore.readCandleRange({
+          stream,
+          from: START,
+          to: START + 40 * HOUR,
+          step: HOUR,
+          pageSize: 2,
+        });
+        const pages = range.pages[Symbol.asyncIterator]();
+        expect((await pages.next()).done).toBe(false);
+        await candleStore.close();
+        const rest = (async () => {
+          for (let r = await pages.next(); !r.done; r = await pages.next());
+        })();
+        // PGlite reads in this thread over the shared database, which stays open: the read may end normally
+        if (backend.name === 'pglite') await rest;
+        else await expect(rest).rejects.toThrow(/closed during a candle read/);
+      });
     });
 
     it('never delivers an event past one that commits later (late commit)', async () => {

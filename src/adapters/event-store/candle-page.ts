@@ -5,6 +5,7 @@
  * JSON.stringify laid it out; anything else falls back to JSON.parse, so the result is always the
  * one JSON.parse gives.
  */
+import { StoreDataError } from '../../domain/errors.js';
 import type { CandlePage } from '../../domain/ports/event-store.js';
 
 /** A page being filled: column arrays of a fixed capacity, reused from page to page. */
@@ -17,11 +18,25 @@ export class CandlePageBuffer implements CandlePage {
   readonly close: Float64Array;
   readonly volume: Float64Array;
   others: { type: string; data: unknown }[] = [];
+  /** the stream and the revision of the page's first event, to name an event it cannot read */
+  stream = '';
+  firstRevision = 0;
 
-  constructor(readonly capacity: number) {
-    // one buffer for the six columns: one allocation per page, not six
-    const buffer = new ArrayBuffer(capacity * 6 * Float64Array.BYTES_PER_ELEMENT);
-    const column = (i: number) => new Float64Array(buffer, i * capacity * 8, capacity);
+  /** the six columns, one after another: one allocation per page, and one buffer to move between threads */
+  readonly buffer: ArrayBuffer;
+
+  /** A new page, or (`buffer`: a page's buffer, moved here from another thread) that page, emptied. */
+  constructor(
+    readonly capacity: number,
+    buffer?: ArrayBuffer,
+  ) {
+    const bytes = capacity * 6 * Float64Array.BYTES_PER_ELEMENT;
+    if (buffer !== undefined && buffer.byteLength !== bytes)
+      throw new RangeError(
+        `CandlePageBuffer: a buffer of ${buffer.byteLength} bytes for ${capacity} candles`,
+      );
+    this.buffer = buffer ?? new ArrayBuffer(bytes);
+    const column = (i: number) => new Float64Array(this.buffer, i * capacity * 8, capacity);
     this.openTime = column(0);
     this.open = column(1);
     this.high = column(2);
@@ -30,9 +45,12 @@ export class CandlePageBuffer implements CandlePage {
     this.volume = column(5);
   }
 
-  reset(): void {
+  /** Empties the page for the events of `stream` from revision `firstRevision` on. */
+  reset(stream: string, firstRevision: number): void {
     this.length = 0;
     this.others = [];
+    this.stream = stream;
+    this.firstRevision = firstRevision;
   }
 
   push(openTime: number, open: number, high: number, low: number, close: number, volume: number): void {
@@ -68,14 +86,30 @@ export function decodeEventRow(
 ): void {
   if (bytes[start] === TAB) {
     if (!decodeCandleJson(bytes, start + 1, end, page))
-      page.pushData(JSON.parse(rowText(bytes, start + 1, end, copyText)));
+      page.pushData(parseData(rowText(bytes, start + 1, end, copyText), page));
     return;
   }
   const tab = bytes.indexOf(TAB, start);
   page.others.push({
     type: bytes.toString('utf8', start, tab),
-    data: JSON.parse(rowText(bytes, tab + 1, end, copyText)),
+    data: parseData(rowText(bytes, tab + 1, end, copyText), page),
   });
+}
+
+/** The data of the page's next event; a StoreDataError naming the event when it is not a JSON object. */
+function parseData(text: string, page: CandlePageBuffer) {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {}
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    const revision = page.firstRevision + page.length + page.others.length;
+    throw new StoreDataError(
+      `event ${revision} of ${page.stream} has data that is not a JSON object`,
+      'the row was not written by tradekernel or was edited by hand; restore it from a backup or an audit export',
+    );
+  }
+  return data as never;
 }
 
 const TAB = 9;

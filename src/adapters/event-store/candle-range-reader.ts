@@ -4,28 +4,27 @@
  * columns, page by page. What makes it fast:
  * - each page is one query over a window of revisions (an index range scan), and the next
  *   READ_AHEAD windows are already being read while the reader works on one;
- * - on a server the rows come by COPY and are decoded as they arrive from the socket, in the
- *   large chunks pg-copy-streams hands over, straight into the page's columns (no text of the
- *   whole page, no object per row or candle); PGlite (no COPY TO STDOUT) returns a window as one
- *   aggregated text;
+ * - on a server the rows come by COPY to a worker thread (candle-window-thread.ts) that decodes
+ *   them as they arrive, in the large chunks pg-copy-streams hands over, straight into the page's
+ *   columns (no text of the whole page, no object per row or candle), and moves the columns to
+ *   the reader: the thread running the kernel never touches the bytes. PGlite (in this thread,
+ *   no COPY TO STDOUT) returns a window as one aggregated text, decoded here;
  * - rows are `<type>\t<data>` with an empty type for candles, and no id: candle ids are not read
  *   (the caller gets the ids of the range's edge candles to check how they were made).
  * It reads, never writes, and knows the table layout of postgres-schema.ts.
  */
 import { sql } from 'kysely';
-import { to as copyTo } from 'pg-copy-streams';
 import { CandleClosed } from '../../domain/market/events.js';
 import type { CandlePage, CandleRange, CandleRangeRequest } from '../../domain/ports/event-store.js';
 import type { SqlDatabase } from '../sql/database.js';
-import { CandlePageBuffer, decodeEventRow, LineSplitter } from './candle-page.js';
+import { CandlePageBuffer, decodeEventRow } from './candle-page.js';
+import type { CandleWindowThread } from './candle-window-thread.js';
 
 /**
  * Revisions per window (one query, one page). Small enough to start the consumer early and to keep
  * the server on an index scan without a sort; large enough that a query's fixed cost is noise.
  */
 const WINDOW_EVENTS = 8_192;
-/** Windows requested ahead of the one being consumed. */
-const READ_AHEAD = 2;
 /** Revisions read below and above the guessed start and end of the range (see firstAtOrAfter). */
 const GUESS_BELOW = 2_048;
 const GUESS_ABOVE = 16;
@@ -37,12 +36,20 @@ const COPY_ROW = `${TYPE}, data`;
 /** the same line as one text, for string_agg */
 const TEXT_ROW = `${TYPE} || E'\\t' || data`;
 
+/** Windows in flight at once (each on a connection of its own on a server). */
+export const READ_AHEAD = 2;
+
+/**
+ * `thread`: on a server, the worker thread that reads and decodes the windows; without it (PGlite,
+ * or inside a caller's transaction) each window is one aggregated text decoded here.
+ */
 export async function readCandleRangeSql(
   database: SqlDatabase,
   request: CandleRangeRequest,
+  thread?: CandleWindowThread,
 ): Promise<CandleRange> {
   const { stream, step } = request;
-  const where = `stream_id = ${literal(stream)}`;
+  const where = streamIs(stream);
   const query = async <R>(text: string): Promise<R[]> => (await sql.raw<R>(text).execute(database.db)).rows;
   const last = await lastRevision(database, stream);
   if (last < 0) return { maxCandles: 0, edgeCandles: [], pages: noPages() };
@@ -93,12 +100,15 @@ export async function readCandleRangeSql(
     .map((e) => ({ id: e.id, openTime: (JSON.parse(e.data) as { openTime: number }).openTime }));
   const after = edges.find((e) => Number(e.r) === b && e.type !== CandleClosed.type);
   const trailing = after ? { type: after.type, data: JSON.parse(after.data) as unknown } : undefined;
-  const fetchWindow =
-    database.kind === 'postgres' && database.connect
-      ? (from: number, to: number, page: CandlePageBuffer) => copyWindow(database, where, from, to, page)
-      : (from: number, to: number, page: CandlePageBuffer) =>
-          aggregateWindow(database, where, from, to, page);
-  return { maxCandles: Math.max(0, b - a), edgeCandles, pages: readPages(a, b, fetchWindow, trailing) };
+  const size = request.pageSize ?? WINDOW_EVENTS;
+  const fetchWindow: FetchWindow = thread
+    ? (from, to, recycled) => thread.read(copyStatement(where, from, to), stream, from, size, recycled)
+    : (from, to, recycled) => aggregateWindow(database, stream, from, to, size, recycled);
+  return {
+    maxCandles: Math.max(0, b - a),
+    edgeCandles,
+    pages: readPages(a, b, size, fetchWindow, trailing),
+  };
 }
 
 async function* noPages(): AsyncIterable<CandlePage> {}
@@ -112,31 +122,36 @@ async function lastRevision(database: SqlDatabase, stream: string): Promise<numb
   return rows[0] === undefined ? -1 : Number(rows[0].r);
 }
 
+/** Reads revisions [from, to) into a page, refilling `recycled` (a page the reader is done with) when given. */
+type FetchWindow = (
+  from: number,
+  to: number,
+  recycled: CandlePageBuffer | undefined,
+) => Promise<CandlePageBuffer>;
+
 /** Windows [a, b) in order, READ_AHEAD of them in flight; a page is recycled when the next is asked for. */
 async function* readPages(
   a: number,
   b: number,
-  fetchWindow: (from: number, to: number, page: CandlePageBuffer) => Promise<void>,
+  size: number,
+  fetchWindow: FetchWindow,
   trailing: { type: string; data: unknown } | undefined,
 ): AsyncIterable<CandlePage> {
   const free: CandlePageBuffer[] = [];
-  const inFlight: { page: CandlePageBuffer; done: Promise<void> }[] = [];
+  const inFlight: Promise<CandlePageBuffer>[] = [];
   let next = a;
   const requestMore = () => {
     while (inFlight.length < READ_AHEAD && next < b) {
-      const page = free.pop() ?? new CandlePageBuffer(WINDOW_EVENTS);
-      page.reset();
-      const done = fetchWindow(next, Math.min(b, next + WINDOW_EVENTS), page);
-      done.catch(() => {}); // awaited in turn; a failure surfaces there
-      inFlight.push({ page, done });
-      next += WINDOW_EVENTS;
+      const page = fetchWindow(next, Math.min(b, next + size), free.pop());
+      page.catch(() => {}); // awaited in turn; a failure surfaces there
+      inFlight.push(page);
+      next += size;
     }
   };
   requestMore();
   let current: CandlePageBuffer | undefined;
   while (inFlight.length > 0) {
-    const { page, done } = inFlight.shift()!;
-    await done;
+    const page = await inFlight.shift()!;
     if (current) free.push(current);
     current = page;
     requestMore();
@@ -150,47 +165,24 @@ async function* readPages(
   }
 }
 
-/**
- * A window by COPY on its own pooled connection. pg-copy-streams reads the connection's socket
- * itself and hands over the rows' bytes in large chunks (no pg message object per row); the rows
- * are decoded as the chunks arrive.
- */
-async function copyWindow(
-  database: SqlDatabase,
-  where: string,
-  from: number,
-  to: number,
-  page: CandlePageBuffer,
-): Promise<void> {
-  const client = await database.connect!();
-  let failed: Error | undefined;
-  try {
-    // `limit` keeps the planner on the (stream, revision) index in revision order (no sort)
-    const rows = client.query(
-      copyTo(
-        `copy (select ${COPY_ROW} from eventlog.events where ${where} and revision >= ${from} and revision < ${to}
-          order by revision limit ${to - from}) to stdout`,
-      ),
-    );
-    const lines = new LineSplitter((bytes, start, end) => decodeEventRow(bytes, start, end, true, page));
-    for await (const chunk of rows as AsyncIterable<Buffer>) lines.push(chunk);
-    lines.end();
-  } catch (error) {
-    failed = error as Error;
-    throw error;
-  } finally {
-    client.release(failed);
-  }
+/** A window's rows by COPY (read by the worker thread): `limit` keeps the planner on the (stream, revision) index in revision order (no sort). */
+function copyStatement(where: string, from: number, to: number): string {
+  return `copy (select ${COPY_ROW} from eventlog.events where ${where} and revision >= ${from} and revision < ${to}
+    order by revision limit ${to - from}) to stdout`;
 }
 
 /** A window as one aggregated text (PGlite has no COPY TO STDOUT), decoded line by line. */
 async function aggregateWindow(
   database: SqlDatabase,
-  where: string,
+  stream: string,
   from: number,
   to: number,
-  page: CandlePageBuffer,
-): Promise<void> {
+  size: number,
+  recycled: CandlePageBuffer | undefined,
+): Promise<CandlePageBuffer> {
+  const page = recycled ?? new CandlePageBuffer(size);
+  page.reset(stream, from);
+  const where = streamIs(stream);
   const { rows } = await sql
     .raw<{ page: string | null }>(
       `select string_agg(${TEXT_ROW}, E'\\n' order by revision) as page
@@ -198,7 +190,7 @@ async function aggregateWindow(
     )
     .execute(database.db);
   const text = rows[0]?.page;
-  if (!text) return;
+  if (!text) return page;
   const bytes = Buffer.from(text, 'utf8');
   for (let i = 0; i < bytes.length; ) {
     let lineEnd = bytes.indexOf(10, i);
@@ -206,6 +198,11 @@ async function aggregateWindow(
     decodeEventRow(bytes, i, lineEnd, false, page);
     i = lineEnd + 1;
   }
+  return page;
+}
+
+function streamIs(stream: string): string {
+  return `stream_id = ${literal(stream)}`;
 }
 
 function literal(value: string): string {

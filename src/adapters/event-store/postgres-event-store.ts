@@ -24,7 +24,8 @@ import type {
 import { copyIn, copyOut } from '../sql/copy.js';
 import type { SqlDatabase } from '../sql/database.js';
 import { migrate } from '../sql/migrations.js';
-import { readCandleRangeSql } from './candle-range-reader.js';
+import { READ_AHEAD, readCandleRangeSql } from './candle-range-reader.js';
+import { CandleWindowThread } from './candle-window-thread.js';
 import { EventLines, WIRE_COLUMNS, WIRE_LINE } from './event-row.js';
 import { type Page, PollingSubscription } from './polling-subscription.js';
 import { eventlogMigrations, MAX_BATCH } from './postgres-schema.js';
@@ -63,6 +64,7 @@ export class PostgresEventStore implements EventStore {
   private readonly wakeups = new Set<() => void>();
   private unlisten: Promise<() => Promise<void>> | undefined;
   private closed = false;
+  private candleThread: CandleWindowThread | undefined;
   private appendedSinceAnalyze = 0;
   private rowsAtLastAnalyze = 0;
 
@@ -409,9 +411,12 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  /** The bulk candle read of backtests (candle-range-reader.ts). */
+  /** The bulk candle read of backtests (candle-range-reader.ts); on a server, decoded on a worker thread. */
   readCandleRange(request: CandleRangeRequest): Promise<CandleRange> {
-    return readCandleRangeSql(this.database, request);
+    const url = this.database.connectionString;
+    if (url !== undefined && this.copyConnection() && !this.closed)
+      this.candleThread ??= new CandleWindowThread(url, READ_AHEAD);
+    return readCandleRangeSql(this.database, request, this.candleThread);
   }
   async headPosition(): Promise<number> {
     const { rows } = await sql<{ position: number | null }>`
@@ -450,6 +455,7 @@ export class PostgresEventStore implements EventStore {
     this.closed = true;
     for (const wake of this.wakeups) wake();
     if (this.unlisten) await (await this.unlisten.catch(() => async () => {}))();
+    await this.candleThread?.close();
     if (this.ownsDatabase) await this.database.close();
   }
 

@@ -20,6 +20,8 @@ export interface SqlDatabase {
    * error when it may be left mid-transaction, so the pool drops it.
    */
   readonly connect?: () => Promise<pg.PoolClient>;
+  /** Server only: the URL it was opened with, for a worker thread's own connections (never print it: redactUrl). */
+  readonly connectionString?: string;
   /** LISTEN on a channel; the callback is a wake-up hint, never the data itself. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -95,6 +97,7 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
     location,
     db,
     connect: () => pool.connect(),
+    connectionString: url,
     async listen(channel, onNotify) {
       // A dedicated connection: LISTEN must stay on one session, outside the pool.
       const client = new pg.Client({ connectionString: url, types });

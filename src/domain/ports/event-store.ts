@@ -98,6 +98,8 @@ export interface CandleRangeRequest {
   readonly to: number;
   /** the stream's timeframe in ms */
   readonly step: number;
+  /** candles per page; the store's own choice when absent */
+  readonly pageSize?: number;
 }
 
 /** Candles [0, length) of a page, in stream order; the arrays may be longer than `length`. */

@@ -16,12 +16,16 @@
  * Worker scripts call serveTasks(handler); workerScript() finds them (from the build or from
  * TypeScript source).
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parentPort, type ResourceLimits, Worker } from 'node:worker_threads';
-import { TradekernelError } from '../../domain/errors.js';
+import { parentPort, type ResourceLimits, type Worker } from 'node:worker_threads';
+import {
+  type ErrorShape,
+  errorShape,
+  reviveError,
+  startWorker,
+  type WorkerScript,
+} from '../../adapters/threads/worker-thread.js';
+
+export { type WorkerScript, workerScript } from '../../adapters/threads/worker-thread.js';
 
 export interface MemorySample {
   heapUsed: number;
@@ -36,14 +40,6 @@ export interface WorkerMemory extends MemorySample {
   tasks: number;
   /** the largest heapUsed seen after a task */
   heapUsedPeak: number;
-}
-
-interface ErrorShape {
-  name: string;
-  message: string;
-  code?: string;
-  hint?: string;
-  stack?: string;
 }
 
 type Response<R> =
@@ -64,38 +60,6 @@ export interface PoolOptions {
   maxHeapMb?: number;
 }
 
-/** How to start a worker script: a file URL, or (from TypeScript source) a bootstrap to eval. */
-export interface WorkerScript {
-  readonly source: URL | string;
-  readonly eval: boolean;
-}
-
-/**
- * The worker script `name` next to `base` (a module's import.meta.url). From the build it is
- * dist/.../<name>.js. From source (.ts, under tsx or vitest) Node cannot load it by itself, and a
- * worker's execArgv does not take `--import`: the worker evals a two-line bootstrap that
- * registers tsx's ESM loader (tsx/esm/api) and then imports <name>.ts.
- */
-export function workerScript(base: string, name: string): WorkerScript {
-  if (!base.endsWith('.ts')) return { source: new URL(`./${name}.js`, base), eval: false };
-  const tsx = tsxEsmApi(base);
-  const script = new URL(`./${name}.ts`, base).href;
-  return {
-    source: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`,
-    eval: true,
-  };
-}
-
-/** tsx's ESM register API as a file URL (the package's "import" export of tsx/esm/api). */
-function tsxEsmApi(base: string): string {
-  const manifest = createRequire(base).resolve('tsx/package.json');
-  const exports = JSON.parse(readFileSync(manifest, 'utf8')).exports as Record<
-    string,
-    { import: { default: string } }
-  >;
-  return pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
-}
-
 export class WorkerPool<T, R> {
   private readonly workers: Worker[] = [];
   private readonly idle: number[] = [];
@@ -113,8 +77,7 @@ export class WorkerPool<T, R> {
       throw new RangeError(`WorkerPool: size must be >= 1, got ${size}`);
     const limits: ResourceLimits = { maxOldGenerationSizeMb: options.maxHeapMb ?? 512 };
     for (let w = 0; w < size; w++) {
-      const worker = new Worker(script.source, {
-        eval: script.eval,
+      const worker = startWorker(script, {
         workerData: options.workerData,
         resourceLimits: limits,
       });
@@ -194,31 +157,6 @@ export class WorkerPool<T, R> {
     for (const p of this.queue.splice(0)) p.reject(error);
     this.inFlight.clear();
   }
-}
-
-function reviveError(e: ErrorShape): Error {
-  const error = e.code !== undefined ? new TradekernelError(e.message, e.code, e.hint) : new Error(e.message);
-  error.name = e.name;
-  if (e.stack) error.stack = e.stack;
-  return error;
-}
-
-function errorShape(error: unknown): ErrorShape {
-  if (error instanceof TradekernelError)
-    return {
-      name: error.name,
-      message: error.message,
-      code: error.code,
-      ...(error.hint !== undefined ? { hint: error.hint } : {}),
-      ...(error.stack !== undefined ? { stack: error.stack } : {}),
-    };
-  if (error instanceof Error)
-    return {
-      name: error.name,
-      message: error.message,
-      ...(error.stack !== undefined ? { stack: error.stack } : {}),
-    };
-  return { name: 'Error', message: String(error) };
 }
 
 export function memorySample(): MemorySample {
