@@ -91,9 +91,16 @@ export async function readCandleRangeSql(
   const [a, b] = await Promise.all([firstAtOrAfter(request.from + step), firstAtOrAfter(request.to + step)]);
   // The edge candles' ids, and the event right after the range: an outage that starts in the
   // range and ends after it is recorded there.
+  // One probe per revision: with `revision in (...)` the planner, believing the stream holds a
+  // row or two, walks the stream's whole index range and filters (10 ms on a 40k-event stream).
   const edges = await query<{ r: string | number; id: string; type: string; data: string }>(
-    `select revision as r, id::text as id, type, data from eventlog.events where ${where}
-      and revision in (${[...new Set([a, b - 1, b])].filter((r) => r >= 0).join(',')}) order by revision`,
+    [...new Set([a, b - 1, b])]
+      .filter((r) => r >= 0)
+      .map(
+        (r) =>
+          `(select revision as r, id::text as id, type, data from eventlog.events where ${where} and revision = ${r})`,
+      )
+      .join(' union all '),
   );
   const edgeCandles = edges
     .filter((e) => Number(e.r) < b && e.type === CandleClosed.type)
