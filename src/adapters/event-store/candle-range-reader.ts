@@ -25,6 +25,12 @@ import type { CandleWindowThread } from './candle-window-thread.js';
  * the server on an index scan without a sort; large enough that a query's fixed cost is noise.
  */
 const WINDOW_EVENTS = 8_192;
+/**
+ * The first window's size; each next one doubles up to WINDOW_EVENTS. The reader (the kernel)
+ * waits for a whole window before it starts, for every symbol of a run at once (it replays them
+ * merged in time): small first windows let it start within a few milliseconds.
+ */
+const FIRST_WINDOW = 512;
 /** Revisions read below and above the guessed start and end of the range (see firstAtOrAfter). */
 const GUESS_BELOW = 2_048;
 const GUESS_ABOVE = 16;
@@ -147,12 +153,14 @@ async function* readPages(
   const free: CandlePageBuffer[] = [];
   const inFlight: Promise<CandlePageBuffer>[] = [];
   let next = a;
+  let span = Math.min(size, FIRST_WINDOW);
   const requestMore = () => {
     while (inFlight.length < READ_AHEAD && next < b) {
-      const page = fetchWindow(next, Math.min(b, next + size), free.pop());
+      const page = fetchWindow(next, Math.min(b, next + span), free.pop());
       page.catch(() => {}); // awaited in turn; a failure surfaces there
       inFlight.push(page);
-      next += size;
+      next += span;
+      span = Math.min(size, span * 2);
     }
   };
   requestMore();
