@@ -44,7 +44,8 @@ export class CandleWindowThread {
     { capacity: number; resolve: (page: CandlePageBuffer) => void; reject: (error: Error) => void }
   >();
   private next = 0;
-  private broken: Error | undefined;
+  /** set when the worker failed or exited: every read after that is refused with it */
+  broken: Error | undefined;
   private closing = false;
 
   constructor(connectionString: string, connections: number) {

@@ -414,8 +414,12 @@ export class PostgresEventStore implements EventStore {
   /** The bulk candle read of backtests (candle-range-reader.ts); on a server, decoded on a worker thread. */
   readCandleRange(request: CandleRangeRequest): Promise<CandleRange> {
     const url = this.database.connectionString;
-    if (url !== undefined && this.copyConnection() && !this.closed)
-      this.candleThread ??= new CandleWindowThread(url, READ_AHEAD);
+    if (url !== undefined && this.copyConnection() && !this.closed) {
+      // a worker that died (out of memory, killed) is replaced, not kept failing every read
+      if (this.candleThread?.broken) void this.candleThread.close();
+      if (!this.candleThread || this.candleThread.broken)
+        this.candleThread = new CandleWindowThread(url, READ_AHEAD);
+    }
     return readCandleRangeSql(this.database, request, this.candleThread);
   }
   async headPosition(): Promise<number> {
