@@ -71,6 +71,21 @@ export class Notifier {
   }
 
   /**
+   * After a start or restart, from the recovered account: the thresholds its drawdown is already
+   * past were crossed while the log was written, and the process that crossed them alerted then;
+   * only new crossings alert (a restart in a drawdown sends no second e-mail for it).
+   */
+  resume(service: PaperTradingService): void {
+    const dd = service.kernelView.status().drawdown;
+    for (const t of this.config.alerts.drawdownThresholds) if (dd >= t) this.crossed.add(t);
+    if (this.crossed.size > 0)
+      this.logger.info(
+        { drawdown: dd, thresholds: [...this.crossed] },
+        'drawdown thresholds already alerted',
+      );
+  }
+
+  /**
    * Drawdown thresholds with hysteresis: one alert when drawdown crosses a threshold (naming the
    * highest one crossed at once), none while it stays above, and the threshold re-arms only
    * once drawdown is back below it by `rearmMargin`, so a drawdown hovering at a threshold does

@@ -218,6 +218,7 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
       ...(o.snapshotEvery ? { snapshotEvery: o.snapshotEvery } : {}),
     });
     await service.start();
+    notifier.resume(service);
     await o.onStarted?.(service);
     if (clock instanceof VirtualClock && Number.isFinite(service.handledUntil))
       await clock.sleepUntil(service.handledUntil + config.settleDelayMs);

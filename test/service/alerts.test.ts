@@ -73,6 +73,39 @@ describe('drawdown alerts', () => {
   });
 });
 
+describe('drawdown alerts after a restart', () => {
+  it('do not repeat for a drawdown the recovered account is already in; new crossings still alert', async () => {
+    smtp.mails.length = 0;
+    const config = validateServiceConfig({
+      account: 'dd2',
+      alerts: { drawdownThresholds: [0.05, 0.1, 0.15], rearmMargin: 0.02 },
+      smtp: smtpConfig(),
+    });
+    const mailer = new SmtpMailer(config.smtp!);
+    let drawdown = 0.12;
+    const service = {
+      account: 'paper-dd2',
+      kernelView: {
+        status: () => ({ drawdown, equity: 1000 * (1 - drawdown), peakEquity: 1000 }),
+        openPositions: () => [],
+      },
+    } as unknown as PaperTradingService;
+    // the restarted process: same account, recovered at 12 % below its peak
+    const notifier = new Notifier(config, silentLogger(), mailer, join(root, 'dd2-reports'));
+    notifier.resume(service);
+    for (const dd of [0.12, 0.13, 0.16, 0.07, 0.11]) {
+      drawdown = dd;
+      await notifier.onCycle(service, { failedSymbols: [] });
+    }
+    await mailer.close();
+    // 12-13 %: alerted before the restart; 16 % crosses 15 %; 7 % re-arms 10 %, so 11 % alerts
+    expect(alertSubjects()).toEqual([
+      '[tradekernel] ALERT paper-dd2: drawdown 16.0 % crossed 15 %',
+      '[tradekernel] ALERT paper-dd2: drawdown 11.0 % crossed 10 %',
+    ]);
+  });
+});
+
 describe('alerts from a running service', () => {
   it('loss-limit halts, drawdown, a data-collection outage (one alert, then one when it ends) and an error', async () => {
     smtp.mails.length = 0;
@@ -130,5 +163,34 @@ describe('alerts from a running service', () => {
     expect(failure.body).toMatch(/503/);
     const error = smtp.mails.find((m) => /cycle failed/.test(m.subject))!;
     expect(error.body).toMatch(/disk full \(injected\)/);
+
+    // Restarted after the crash, in the drawdown it had alerted: one more cycle alerts only a
+    // threshold that cycle crosses, not the ones the crashed process already alerted.
+    smtp.mails.length = 0;
+    let recovered = Number.NaN;
+    let after = Number.NaN;
+    await runService({
+      store: { dataDir: join(root, 'store') },
+      config,
+      source: { kind: 'replay', path: data.dir },
+      speed: 'max',
+      version: 'test',
+      logger: silentLogger(),
+      signal: new AbortController().signal,
+      api: null,
+      reportDir: join(root, 'reports'),
+      maxCycles: 1,
+      onStarted: (service) => {
+        recovered = service.kernelView.status().drawdown;
+      },
+      onCycle: (_report, service) => {
+        after = service.kernelView.status().drawdown;
+      },
+    });
+    expect(recovered).toBeGreaterThanOrEqual(0.003); // the restart is in an alerted drawdown
+    const crossedNow = config.alerts.drawdownThresholds.filter((t) => recovered < t && after >= t);
+    expect(alertSubjects().filter((s) => /drawdown .* crossed/.test(s))).toHaveLength(
+      crossedNow.length > 0 ? 1 : 0,
+    );
   }, 120_000);
 });
