@@ -74,9 +74,9 @@ for (const backend of backends.filter((b) => b.sql)) {
     describe('the bulk candle read (readCandleRange)', () => {
       const HOUR = 3_600_000;
       const START = Date.parse('2021-01-01T00:00:00Z');
-      /** 40 hourly candles, the 4 hours from 10:00 missing (a recorded outage before 14:00) */
+      /** 100 days of hourly candles, the 4 hours from 10:00 on day 1 missing (a recorded outage before 14:00) */
       const marketOf = (exchange: string) => ({ exchange, symbol: 'BTC/USDT', timeframe: '1h' as const });
-      const candles = Array.from({ length: 44 }, (_, i) => ({
+      const candles = Array.from({ length: 2400 }, (_, i) => ({
         openTime: START + i * HOUR,
         open: 100 + i,
         high: 110 + i + 0.25,
@@ -120,6 +120,19 @@ for (const backend of backends.filter((b) => b.sql)) {
           expect(whole.others).toEqual(['CandleGapDetected']);
           for (const pageSize of [1, 3, 7])
             expect(await readAll(candleStore, { ...request, pageSize })).toEqual(whole);
+          // the whole stream: windows growing from 512 revisions, the first pages refilled
+          const all = await readAll(candleStore, {
+            stream,
+            from: START,
+            to: START + 2400 * HOUR,
+            step: HOUR,
+          });
+          expect(all.open).toEqual(candles.map((c) => c.openTime));
+          expect(all.close).toEqual(candles.map((c) => c.close));
+          expect(all.others).toEqual(['CandleGapDetected']);
+          await expect(readAll(candleStore, { ...request, pageSize: 0 })).rejects.toThrow(
+            /pageSize must be an integer >= 1, got 0/,
+          );
         } finally {
           await candleStore.close();
         }
@@ -136,6 +149,10 @@ for (const backend of backends.filter((b) => b.sql)) {
           expect(error).toBeInstanceOf(StoreDataError);
           expect(error.message).toBe(`event 5 of ${stream} has data that is not a JSON object`);
           expect(error.hint).toMatch(/restore it from a backup/);
+          // the range's first candle is read before any page (its id is checked)
+          const first = await readAll(candleStore, { ...request, from: START + 5 * HOUR }).catch((e) => e);
+          expect(first).toBeInstanceOf(StoreDataError);
+          expect(first.message).toBe(`event 5 of ${stream} has data that is not a JSON object`);
         } finally {
           await candleStore.close();
         }

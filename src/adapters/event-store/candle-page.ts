@@ -96,20 +96,24 @@ export function decodeEventRow(
   });
 }
 
-/** The data of the page's next event; a StoreDataError naming the event when it is not a JSON object. */
+/** The data of the page's next event (see parseEventData). */
 function parseData(text: string, page: CandlePageBuffer) {
+  return parseEventData(text, page.stream, page.firstRevision + page.length + page.others.length) as never;
+}
+
+/** A stored event's data; a StoreDataError naming the event when it is not a JSON object. */
+export function parseEventData(text: string, stream: string, revision: number): object {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {}
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    const revision = page.firstRevision + page.length + page.others.length;
     throw new StoreDataError(
-      `event ${revision} of ${page.stream} has data that is not a JSON object`,
+      `event ${revision} of ${stream} has data that is not a JSON object`,
       'the row was not written by tradekernel or was edited by hand; restore it from a backup or an audit export',
     );
   }
-  return data as never;
+  return data;
 }
 
 const TAB = 9;

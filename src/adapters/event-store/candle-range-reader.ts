@@ -17,7 +17,7 @@ import { sql } from 'kysely';
 import { CandleClosed } from '../../domain/market/events.js';
 import type { CandlePage, CandleRange, CandleRangeRequest } from '../../domain/ports/event-store.js';
 import type { SqlDatabase } from '../sql/database.js';
-import { CandlePageBuffer, decodeEventRow } from './candle-page.js';
+import { CandlePageBuffer, decodeEventRow, parseEventData } from './candle-page.js';
 import type { CandleWindowThread } from './candle-window-thread.js';
 
 /**
@@ -55,6 +55,9 @@ export async function readCandleRangeSql(
   thread?: CandleWindowThread,
 ): Promise<CandleRange> {
   const { stream, step } = request;
+  const size = request.pageSize ?? WINDOW_EVENTS;
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new RangeError(`readCandleRange: pageSize must be an integer >= 1, got ${size}`);
   const where = streamIs(stream);
   const query = async <R>(text: string): Promise<R[]> => (await sql.raw<R>(text).execute(database.db)).rows;
   const last = await lastRevision(database, stream);
@@ -107,10 +110,12 @@ export async function readCandleRangeSql(
   );
   const edgeCandles = edges
     .filter((e) => Number(e.r) < b && e.type === CandleClosed.type)
-    .map((e) => ({ id: e.id, openTime: (JSON.parse(e.data) as { openTime: number }).openTime }));
+    .map((e) => ({
+      id: e.id,
+      openTime: (parseEventData(e.data, stream, Number(e.r)) as { openTime: number }).openTime,
+    }));
   const after = edges.find((e) => Number(e.r) === b && e.type !== CandleClosed.type);
-  const trailing = after ? { type: after.type, data: JSON.parse(after.data) as unknown } : undefined;
-  const size = request.pageSize ?? WINDOW_EVENTS;
+  const trailing = after ? { type: after.type, data: parseEventData(after.data, stream, b) } : undefined;
   const fetchWindow: FetchWindow = thread
     ? (from, to, recycled) => thread.read(copyStatement(where, from, to), stream, from, size, recycled)
     : (from, to, recycled) => aggregateWindow(database, stream, from, to, size, recycled);

@@ -73,18 +73,19 @@ export class CandleWindowThread {
     if (this.broken) return Promise.reject(this.broken);
     const id = this.next++;
     const reuse = recycled !== undefined && recycled.capacity === capacity ? recycled.buffer : undefined;
+    const request: WindowRequest = {
+      id,
+      statement,
+      stream,
+      from,
+      capacity,
+      ...(reuse ? { buffer: reuse } : {}),
+    };
     return new Promise((resolve, reject) => {
+      // sent before it is waited for: a request that cannot be sent leaves nothing holding the worker
+      this.worker.postMessage(request, reuse ? [reuse] : []);
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { capacity, resolve, reject });
-      const request: WindowRequest = {
-        id,
-        statement,
-        stream,
-        from,
-        capacity,
-        ...(reuse ? { buffer: reuse } : {}),
-      };
-      this.worker.postMessage(request, reuse ? [reuse] : []);
     });
   }
 

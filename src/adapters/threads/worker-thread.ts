@@ -51,35 +51,70 @@ export interface ErrorShape {
   name: string;
   message: string;
   stack?: string;
-  /** the error's own fields (a TradekernelError's code and hint, an InvalidEventError's issues...) */
+  /** the error's own fields that survive structured clone (a code and hint, an InvalidEventError's issues...) */
   fields?: Record<string, unknown>;
+  /**
+   * The nearest class of domain/errors.ts it is an instance of (itself, or the class a subclass
+   * defined elsewhere extends: MissingDataError is a ConfigError), so it is revived as one.
+   */
+  base?: string;
 }
 
 export function errorShape(error: unknown): ErrorShape {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const { message: _m, stack: _s, name: _n, ...fields } = { ...error } as Record<string, unknown>;
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key === 'message' || key === 'stack' || key === 'name') continue;
+    // a field postMessage cannot copy (a function, a symbol) would make the reply itself throw
+    if (cloneable(value)) fields[key] = value;
+  }
   return {
     name: error.name,
     message: error.message,
     ...(error.stack !== undefined ? { stack: error.stack } : {}),
     ...(Object.keys(fields).length > 0 ? { fields } : {}),
+    ...(baseOf(error) ? { base: baseOf(error) } : {}),
   };
 }
 
-/** tradekernel's error classes by name: an error revived on this side is an instance of its class. */
+function baseOf(error: Error): string | undefined {
+  for (
+    let p = Object.getPrototypeOf(error);
+    p !== null && p !== Error.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
+    const name = (p.constructor as { name?: string } | undefined)?.name;
+    if (name !== undefined && CLASSES[name]?.prototype === p) return name;
+  }
+  return undefined;
+}
+
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The classes of domain/errors.ts by name: an error revived on this side is an instance of its class. */
 const CLASSES: Record<string, { prototype: Error }> = Object.fromEntries(
   Object.entries(errors).filter(
     ([, value]) => typeof value === 'function' && value.prototype instanceof Error,
   ),
 );
 
-/** The error again on this side: one of tradekernel's keeps its class, message, code, hint and fields. */
+/**
+ * The error again on this side, with its name, message, stack and fields: an instance of its
+ * class of domain/errors.ts (see ErrorShape.base), else a plain Error.
+ */
 export function reviveError(e: ErrorShape): Error {
-  const known = CLASSES[e.name];
-  const error: Error = known ? Object.create(known.prototype) : new Error(e.message);
+  const error = new Error(e.message);
+  const prototype = e.base !== undefined ? CLASSES[e.base]?.prototype : undefined;
+  if (prototype) Object.setPrototypeOf(error, prototype);
   Object.assign(error, e.fields);
-  Object.defineProperty(error, 'message', { value: e.message, writable: true, configurable: true });
-  Object.defineProperty(error, 'name', { value: e.name, writable: true, configurable: true });
-  if (e.stack) Object.defineProperty(error, 'stack', { value: e.stack, writable: true, configurable: true });
+  error.name = e.name;
+  if (e.stack) error.stack = e.stack;
   return error;
 }
