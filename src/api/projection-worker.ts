@@ -18,7 +18,10 @@ export interface WorkerOptions {
   /** pause after a failed run, ms (default 5000) */
   retryMs?: number;
   metrics?: TradekernelMetrics;
+  /** after every failed run */
   onError?: (error: unknown) => void;
+  /** after the first successful run that follows a failed one */
+  onRecovered?: () => void;
 }
 
 /**
@@ -68,9 +71,11 @@ export class ProjectionWorker {
     try {
       const applied = await this.runner.catchUp();
       this.current.applied += applied;
+      const recovered = this.current.failing;
       this.current.failing = false;
       this.current.lastError = null;
       this.current.lastRunAt = Date.now();
+      if (recovered) this.options.onRecovered?.();
       return applied;
     } catch (error) {
       this.current.failing = true;

@@ -13,7 +13,7 @@ import type { CycleReport, PaperTradingService } from './paper-service.js';
 import { DAY, dailyReport, weeklyReport } from './reporting.js';
 
 export interface Alert {
-  kind: 'drawdown' | 'halt' | 'data-collection' | 'error' | 'control';
+  kind: 'drawdown' | 'halt' | 'data-collection' | 'projections' | 'error' | 'control';
   subject: string;
   text: string;
 }
@@ -23,6 +23,8 @@ export class Notifier {
   private crossed = new Set<number>();
   /** symbols whose collection failed at the last attempt (alerted once, until collected again) */
   private failing = new Set<string>();
+  /** the read models stopped updating (alerted once, until a run succeeds again) */
+  private projectionsFailing = false;
   readonly sent: Alert[] = [];
   private lastDaily = '';
   private lastWeekly = '';
@@ -129,6 +131,31 @@ export class Notifier {
       kind: 'data-collection',
       subject: `${service.account}: ${symbol} data collection failed`,
       text: `${(error as Error)?.message ?? String(error)}\n\nNo decision is taken on stale data; missed candles are backfilled in order once the exchange answers.`,
+    });
+  }
+
+  /**
+   * The projections worker failed a run: the first failure alerts (trading goes on, but the read
+   * models, the API and Grafana stop moving); its retries every few seconds are only logged.
+   */
+  async onProjectionsFailed(account: string, error: unknown): Promise<void> {
+    if (this.projectionsFailing) return;
+    this.projectionsFailing = true;
+    await this.alert({
+      kind: 'projections',
+      subject: `${account}: read models stopped updating`,
+      text: `${(error as Error)?.message ?? String(error)}\n\nTrading goes on and every decision is in the event log; the read models (API, Grafana, reports from them) lag until the projections apply again. They retry every few seconds; /health/ready and \`tradekernel projections status\` show the lag and the error.`,
+    });
+  }
+
+  /** The projections apply again after a failure: one alert. */
+  async onProjectionsRecovered(account: string): Promise<void> {
+    if (!this.projectionsFailing) return;
+    this.projectionsFailing = false;
+    await this.alert({
+      kind: 'projections',
+      subject: `${account}: read models updating again`,
+      text: 'The projections caught up with the event log after the failure reported earlier.',
     });
   }
 

@@ -111,9 +111,18 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
     const store = instrumentEventStore(ctx.store, metrics);
     const projections = new ProjectionRunner(ctx.database, store, allProjectors());
     await projections.prepare();
+    // alerts go through the notifier once it exists (below); a failure before that is logged
+    let notifier: Notifier | undefined;
     const worker = new ProjectionWorker(projections, {
       metrics,
-      onError: (error) => logger.error({ err: (error as Error).message }, 'projection run failed; retrying'),
+      onError: (error) => {
+        logger.error({ err: (error as Error).message }, 'projection run failed; retrying');
+        void notifier?.onProjectionsFailed(account, error);
+      },
+      onRecovered: () => {
+        logger.info('projections apply again');
+        void notifier?.onProjectionsRecovered(account);
+      },
     });
     worker.start();
     cleanups.push(() => worker.stop());
@@ -181,7 +190,7 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
     if (mailer) cleanups.push(() => mailer.close());
     const reportDir =
       o.reportDir ?? join(o.store.dataDir ?? process.env.TRADEKERNEL_DATA_DIR ?? './data', 'reports');
-    const notifier = new Notifier(config, logger, mailer, reportDir);
+    notifier = new Notifier(config, logger, mailer, reportDir);
     const reports: string[] = [];
     let decisions = 0;
     let service: PaperTradingService;

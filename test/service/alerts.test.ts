@@ -106,6 +106,28 @@ describe('drawdown alerts after a restart', () => {
   });
 });
 
+describe('read-model alerts', () => {
+  it('alert once when the projections stop applying, once when they apply again', async () => {
+    smtp.mails.length = 0;
+    const config = validateServiceConfig({ account: 'rm', smtp: smtpConfig() });
+    const mailer = new SmtpMailer(config.smtp!);
+    const notifier = new Notifier(config, silentLogger(), mailer, join(root, 'rm-reports'));
+    await notifier.onProjectionsRecovered('paper-rm'); // nothing failed: nothing to say
+    for (let retry = 0; retry < 3; retry++)
+      await notifier.onProjectionsFailed('paper-rm', new Error('relation "read.trades" does not exist'));
+    await notifier.onProjectionsRecovered('paper-rm');
+    await notifier.onProjectionsFailed('paper-rm', new Error('connection refused'));
+    await mailer.close();
+    expect(alertSubjects()).toEqual([
+      '[tradekernel] ALERT paper-rm: read models stopped updating',
+      '[tradekernel] ALERT paper-rm: read models updating again',
+      '[tradekernel] ALERT paper-rm: read models stopped updating',
+    ]);
+    expect(smtp.mails[0]!.body).toMatch(/relation "read.trades" does not exist/);
+    expect(smtp.mails[0]!.body).toMatch(/Trading goes on/);
+  });
+});
+
 describe('alerts from a running service', () => {
   it('loss-limit halts, drawdown, a data-collection outage (one alert, then one when it ends) and an error', async () => {
     smtp.mails.length = 0;
