@@ -6,9 +6,10 @@ import { backends } from '../support/backends.js';
 import { collect, testCatalogue, testEvent, testEvents, uniquePrefix } from '../support/test-events.js';
 
 /**
- * Large batches and awkward data: on a PostgreSQL server a batch of 150 events or more goes in
- * by COPY and every page comes out by COPY, each with its own text format; the
- * guarantees and the values read back must be the same as for small batches.
+ * Large batches and awkward data: a batch of 150 events or more goes in by COPY (streamed on a
+ * PostgreSQL server, as one blob on PGlite) and on a server every page comes out by COPY, each
+ * with its own text format; the guarantees and the values read back must be the same as for
+ * small batches.
  */
 const NOTES = [
   'a "quoted" word',

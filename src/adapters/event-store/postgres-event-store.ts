@@ -21,7 +21,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../domain/ports/event-store.js';
-import { copyIn, copyOut } from '../sql/copy.js';
+import { copyIn, copyInBlob, copyOut } from '../sql/copy.js';
 import type { SqlDatabase } from '../sql/database.js';
 import { migrate } from '../sql/migrations.js';
 import { READ_AHEAD, readCandleRangeSql } from './candle-range-reader.js';
@@ -100,7 +100,7 @@ export class PostgresEventStore implements EventStore {
     let inserted: Inserted | undefined;
     try {
       inserted =
-        events.length >= COPY_MIN_BATCH && this.copyConnection()
+        events.length >= COPY_MIN_BATCH && this.canCopy()
           ? await this.insertByCopy(stream, events, expected)
           : await this.insertBySql(stream, events, expected);
     } catch (error) {
@@ -157,47 +157,95 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * On a server, a batch goes in by COPY inside a transaction: claim the revisions and learn the
-   * positions (from the transaction id) first, then stream the rows with every value computed
-   * here, so the server only parses and inserts them. No row when the revision check fails.
+   * A batch goes in by COPY inside a transaction: claim the revisions and learn the positions
+   * first, then send the rows with every value computed here, so the server only parses and
+   * inserts them. No row when the revision check fails. On a server the rows stream on a pooled
+   * connection; on PGlite they go in as one blob while this append holds the one session.
    */
   private async insertByCopy(
     stream: string,
     events: readonly NewEvent[],
     expected: ExpectedRevision,
   ): Promise<Inserted | undefined> {
-    const client = await this.copyConnection()!();
+    const connect = this.copyConnection();
+    if (!connect) {
+      return this.database.exclusive!((pglite) =>
+        this.copyAppend(
+          {
+            query: async <R>(q: CompiledQuery) =>
+              (await pglite.query<R>(q.sql, q.parameters as unknown[])).rows,
+            copy: (statement, produce) => copyInBlob(pglite, statement, produce),
+            exec: async (statement) => {
+              await pglite.query(statement);
+            },
+          },
+          stream,
+          events,
+          expected,
+        ),
+      );
+    }
+    const client = await connect();
     let broken: Error | undefined;
     try {
-      await client.query('begin');
-      const claim = await run<{ revision: number; base: number; now: number }>(
-        client,
+      return await this.copyAppend(
+        {
+          query: (q) => run(client, q),
+          copy: (statement, produce) => copyIn(client, statement, produce),
+          exec: async (statement) => {
+            await client.query(statement);
+          },
+          onRollbackFailed: (e) => {
+            broken = e;
+          },
+        },
+        stream,
+        events,
+        expected,
+      );
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async copyAppend(
+    target: CopyTarget,
+    stream: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): Promise<Inserted | undefined> {
+    try {
+      await target.exec('begin');
+      const claim = await target.query<{ revision: number; base: number; now: number }>(
         sql`with ${reserve(events.length)}, s as (${revisionClaim(stream, events.length, expected)})
           select s.revision, b.base, b.now, pg_notify(${NOTIFY_CHANNEL}, '') as notified
           from s, b`.compile(this.database.db),
       );
       const row = claim[0];
       if (!row) {
-        await client.query('rollback');
+        await target.exec('rollback');
         return undefined;
       }
       const [base, last, now] = [Number(row.base), Number(row.revision), Number(row.now)];
-      await copyIn(client, COPY_EVENTS, () => copyRows(stream, events, base, last - events.length + 1, now));
-      await client.query('commit');
+      await target.copy(COPY_EVENTS, () => copyRows(stream, events, base, last - events.length + 1, now));
+      await target.exec('commit');
       return { last: base + events.length - 1, count: events.length, revision: last };
     } catch (error) {
-      await client.query('rollback').catch((e: Error) => {
-        broken = e;
-      });
+      await target.exec('rollback').catch((e: Error) => target.onRollbackFailed?.(e));
       throw error;
-    } finally {
-      client.release(broken);
     }
   }
 
   /** A raw connection for COPY: on a server, unless this store runs inside a caller's transaction. */
   private copyConnection(): (() => Promise<pg.PoolClient>) | undefined {
     return this.database.db.isTransaction ? undefined : this.database.connect;
+  }
+
+  /** Whether an append can go in by COPY: on a server or PGlite, unless inside a caller's transaction. */
+  private canCopy(): boolean {
+    return (
+      !this.database.db.isTransaction && (this.database.connect ?? this.database.exclusive) !== undefined
+    );
   }
 
   private validate(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): void {
@@ -507,6 +555,15 @@ function revisionClaim(stream: string, count: number, expected: ExpectedRevision
       return sql`update eventlog.streams set revision = revision + ${count} from b
         where stream_id = ${stream} and revision = ${expected} returning revision`;
   }
+}
+
+/** The statements of a COPY append, on whichever connection runs them. */
+interface CopyTarget {
+  query<R>(query: CompiledQuery): Promise<R[]>;
+  copy(statement: string, produce: () => Iterable<Buffer>): Promise<void>;
+  exec(statement: 'begin' | 'commit' | 'rollback'): Promise<void>;
+  /** the connection may be left mid-transaction: drop it */
+  onRollbackFailed?(error: Error): void;
 }
 
 /** Names of the prepared statements, by text (the same on every connection). */

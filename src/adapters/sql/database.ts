@@ -4,7 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { UnavailableError } from '../../domain/errors.js';
 import { lockDirectory } from './dir-lock.js';
-import { PgliteDialect } from './pglite-dialect.js';
+import { PgliteDialect, PgliteTurns } from './pglite-dialect.js';
 
 /**
  * One PostgreSQL database, embedded (PGlite) or on a server (pg), behind the same kysely handle.
@@ -20,6 +20,11 @@ export interface SqlDatabase {
    * error when it may be left mid-transaction, so the pool drops it.
    */
   readonly connect?: () => Promise<pg.PoolClient>;
+  /**
+   * PGlite only: runs `fn` with the raw PGlite while no other query runs, for statements that
+   * must follow one another on the one session (a transaction around a COPY from a blob).
+   */
+  readonly exclusive?: <T>(fn: (pglite: PGlite) => Promise<T>) => Promise<T>;
   /** Server only: the URL it was opened with, for a worker thread's own connections (never print it: redactUrl). */
   readonly connectionString?: string;
   /** LISTEN on a channel; the callback is a wake-up hint, never the data itself. */
@@ -33,11 +38,13 @@ export async function openPglite(dataDir?: string): Promise<SqlDatabase> {
   try {
     const location = dataDir ? join(resolve(dataDir), 'pglite') : 'memory://';
     const pglite = dataDir ? await PGlite.create(location) : await PGlite.create();
-    const db = new Kysely({ dialect: new PgliteDialect(pglite) });
+    const turns = new PgliteTurns();
+    const db = new Kysely({ dialect: new PgliteDialect(pglite, turns) });
     return {
       kind: 'pglite',
       location,
       db,
+      exclusive: (fn) => turns.run(() => fn(pglite)),
       async listen(channel, onNotify) {
         const unlisten = await pglite.listen(channel, onNotify);
         return async () => {

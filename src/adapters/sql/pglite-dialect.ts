@@ -13,17 +13,49 @@ import {
 } from 'kysely';
 
 /**
- * Kysely dialect for PGlite (Postgres compiled to WebAssembly, in-process). PGlite is one
- * connection, so the driver hands it out to one user at a time: a transaction owns it until it
- * commits, and queries of others wait in line.
+ * PGlite is one connection (one session): it is handed to one user at a time, in turn. Kysely's
+ * queries and transactions take turns through the driver below; a caller that needs the raw
+ * PGlite for several statements nothing else may come between (a COPY from a blob inside a
+ * transaction) takes a turn with `run`.
+ */
+export class PgliteTurns {
+  private queue: Promise<void> = Promise.resolve();
+
+  /** Waits for the connection; call the returned function to hand it on. */
+  async take(): Promise<() => void> {
+    const previous = this.queue;
+    let release!: () => void;
+    this.queue = new Promise((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    return release;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.take();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+/**
+ * Kysely dialect for PGlite (Postgres compiled to WebAssembly, in-process): a transaction owns
+ * the connection until it commits, and queries of others wait in line (PgliteTurns).
  */
 export class PgliteDialect implements Dialect {
-  constructor(private readonly pglite: PGlite) {}
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly turns: PgliteTurns = new PgliteTurns(),
+  ) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PgliteDriver(this.pglite);
+    return new PgliteDriver(this.pglite, this.turns);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();
@@ -51,23 +83,19 @@ class PgliteConnection implements DatabaseConnection {
 
 class PgliteDriver implements Driver {
   private readonly connection: PgliteConnection;
-  private queue: Promise<void> = Promise.resolve();
   private release: (() => void) | undefined;
 
-  constructor(private readonly pglite: PGlite) {
+  constructor(
+    private readonly pglite: PGlite,
+    private readonly turns: PgliteTurns,
+  ) {
     this.connection = new PgliteConnection(pglite);
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.queue;
-    let release!: () => void;
-    this.queue = new Promise((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    this.release = release;
+    this.release = await this.turns.take();
     return this.connection;
   }
 
