@@ -32,32 +32,52 @@ const smtpConfig = () => ({
 });
 const alertSubjects = () => smtp.mails.filter((m) => m.subject.includes('ALERT')).map((m) => m.subject);
 
-describe('drawdown alerts', () => {
-  it('alert once per crossing, name the highest threshold crossed at once, re-arm only after recovering by the margin', async () => {
-    smtp.mails.length = 0;
-    const config = validateServiceConfig({
-      account: 'dd',
-      alerts: { drawdownThresholds: [0.05, 0.1, 0.15], rearmMargin: 0.02 },
-      smtp: smtpConfig(),
-    });
-    const mailer = new SmtpMailer(config.smtp!);
-    const notifier = new Notifier(config, silentLogger(), mailer, join(root, 'dd-reports'));
-    let drawdown = 0;
-    const service = {
-      account: 'paper-dd',
+/**
+ * A notifier for `account` (thresholds 5, 10, 15 %, re-armed 2 % below) mailing the capture,
+ * and a service whose drawdown the test sets.
+ */
+function drawdownHarness(account: string) {
+  smtp.mails.length = 0;
+  const config = validateServiceConfig({
+    account,
+    alerts: { drawdownThresholds: [0.05, 0.1, 0.15], rearmMargin: 0.02 },
+    smtp: smtpConfig(),
+  });
+  const mailer = new SmtpMailer(config.smtp!);
+  const harness = {
+    drawdown: 0,
+    notifier: new Notifier(config, silentLogger(), mailer, join(root, `${account}-reports`)),
+    service: {
+      account: `paper-${account}`,
       kernelView: {
-        status: () => ({ drawdown, equity: 1000 * (1 - drawdown), peakEquity: 1000 }),
+        status: () => ({
+          drawdown: harness.drawdown,
+          equity: 1000 * (1 - harness.drawdown),
+          peakEquity: 1000,
+        }),
         openPositions: () => [],
       },
-    } as unknown as PaperTradingService;
+    } as unknown as PaperTradingService,
+    /** one cycle at this drawdown */
+    cycle: async (dd: number) => {
+      harness.drawdown = dd;
+      await harness.notifier.onCycle(harness.service, { failedSymbols: [] });
+    },
+    close: () => mailer.close(),
+  };
+  return harness;
+}
+
+describe('drawdown alerts', () => {
+  it('alert once per crossing, name the highest threshold crossed at once, re-arm only after recovering by the margin', async () => {
+    const h = drawdownHarness('dd');
     const path = [0.01, 0.051, 0.06, 0.052, 0.049, 0.055, 0.031, 0.051, 0.029, 0.052, 0.16, 0.12, 0.09, 0.2];
     const alertsAfter: number[] = [];
     for (const dd of path) {
-      drawdown = dd;
-      await notifier.onCycle(service, { failedSymbols: [] });
+      await h.cycle(dd);
       alertsAfter.push(alertSubjects().length);
     }
-    await mailer.close();
+    await h.close();
     // 0.051 crosses 5 %; hovering around it (0.06 .. 0.031) stays silent; 0.029 (< 5 - 2 %)
     // re-arms it, so 0.052 alerts again; 0.16 crosses 10 % and 15 % at once: one alert naming
     // 15 %; 0.12 re-arms 15 % (< 13 %) but not 10 %, so 0.2 alerts for 15 % only.
@@ -75,29 +95,12 @@ describe('drawdown alerts', () => {
 
 describe('drawdown alerts after a restart', () => {
   it('do not repeat for a drawdown the recovered account is already in; new crossings still alert', async () => {
-    smtp.mails.length = 0;
-    const config = validateServiceConfig({
-      account: 'dd2',
-      alerts: { drawdownThresholds: [0.05, 0.1, 0.15], rearmMargin: 0.02 },
-      smtp: smtpConfig(),
-    });
-    const mailer = new SmtpMailer(config.smtp!);
-    let drawdown = 0.12;
-    const service = {
-      account: 'paper-dd2',
-      kernelView: {
-        status: () => ({ drawdown, equity: 1000 * (1 - drawdown), peakEquity: 1000 }),
-        openPositions: () => [],
-      },
-    } as unknown as PaperTradingService;
     // the restarted process: same account, recovered at 12 % below its peak
-    const notifier = new Notifier(config, silentLogger(), mailer, join(root, 'dd2-reports'));
-    notifier.resume(service);
-    for (const dd of [0.12, 0.13, 0.16, 0.07, 0.11]) {
-      drawdown = dd;
-      await notifier.onCycle(service, { failedSymbols: [] });
-    }
-    await mailer.close();
+    const h = drawdownHarness('dd2');
+    h.drawdown = 0.12;
+    h.notifier.resume(h.service);
+    for (const dd of [0.12, 0.13, 0.16, 0.07, 0.11]) await h.cycle(dd);
+    await h.close();
     // 12-13 %: alerted before the restart; 16 % crosses 15 %; 7 % re-arms 10 %, so 11 % alerts
     expect(alertSubjects()).toEqual([
       '[tradekernel] ALERT paper-dd2: drawdown 16.0 % crossed 15 %',
@@ -141,19 +144,23 @@ describe('alerts from a running service', () => {
       alerts: { drawdownThresholds: [0.003, 0.006], rearmMargin: 0.002 },
       smtp: smtpConfig(),
     });
-    let solCalls = 0;
-    let cycles = 0;
-    let failingCycles = 0;
-    const run = runService({
+    // the same account, store and replayed exchange for the run and the restart after its crash
+    const account = {
       store: { dataDir: join(root, 'store') },
       config,
-      source: { kind: 'replay', path: data.dir },
-      speed: 'max',
+      source: { kind: 'replay' as const, path: data.dir },
+      speed: 'max' as const,
       version: 'test',
       logger: silentLogger(),
       signal: new AbortController().signal,
       api: null,
       reportDir: join(root, 'reports'),
+    };
+    let solCalls = 0;
+    let cycles = 0;
+    let failingCycles = 0;
+    const run = runService({
+      ...account,
       retryDelayMs: () => 0,
       // SOL's exchange answers 503 for every attempt of cycles 60-64
       wrapSource: (inner) =>
@@ -192,15 +199,7 @@ describe('alerts from a running service', () => {
     let recovered = Number.NaN;
     let after = Number.NaN;
     await runService({
-      store: { dataDir: join(root, 'store') },
-      config,
-      source: { kind: 'replay', path: data.dir },
-      speed: 'max',
-      version: 'test',
-      logger: silentLogger(),
-      signal: new AbortController().signal,
-      api: null,
-      reportDir: join(root, 'reports'),
+      ...account,
       maxCycles: 1,
       onStarted: (service) => {
         recovered = service.kernelView.status().drawdown;
