@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { eventlogMigrations } from '../../src/adapters/event-store/postgres-schema.js';
+import { copyInBlob } from '../../src/adapters/sql/copy.js';
 import { openPglite, type SqlDatabase } from '../../src/adapters/sql/database.js';
 import { migrate } from '../../src/adapters/sql/migrations.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
@@ -270,6 +274,38 @@ for (const backend of backends.filter((b) => b.sql)) {
     });
   });
 }
+
+describe('COPY from a blob on PGlite', () => {
+  it('refuses a statement it cannot point at the blob instead of letting PGlite wait for input', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tk-blob-'));
+    const database = await openPglite(dir);
+    try {
+      await sql`create table t (n int)`.execute(database.db);
+      const rows = () => [Buffer.from('1\n2\n')];
+      await database.exclusive!((pglite) => copyInBlob(pglite, 'copy t (n) from stdin', rows));
+      for (const statement of ['copy t (n) from stdin;', 'copy t (n) from stdin with (format csv)'])
+        await expect(database.exclusive!((pglite) => copyInBlob(pglite, statement, rows))).rejects.toThrow(
+          /not a COPY \.\.\. FROM STDIN/,
+        );
+      const { rows: counted } = await sql<{ n: number }>`select count(*)::int as n from t`.execute(
+        database.db,
+      );
+      expect(counted[0]!.n).toBe(2);
+    } finally {
+      await database.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is not offered in memory, where it slows down with the size of the table', async () => {
+    const database = await openPglite();
+    try {
+      expect(database.exclusive).toBeUndefined();
+    } finally {
+      await database.close();
+    }
+  });
+});
 
 describe('upgrading a log written by an earlier build', () => {
   it('continues the global order above the positions already stored', async () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { EsdbEventStore } from '../../src/adapters/event-store/esdb-event-store.js';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
@@ -28,9 +31,18 @@ export const backends: Backend[] = [
     uniqueIdsAcrossStreams: true,
     sql: true,
     async open(catalogue) {
-      const database = await openPglite();
+      // on disk, as the product runs it (appends by COPY need it: see openPglite)
+      const dir = mkdtempSync(join(tmpdir(), 'tk-contract-'));
+      const database = await openPglite(dir);
       const store = await PostgresEventStore.open(database, catalogue);
-      return { store, database, close: () => database.close() };
+      return {
+        store,
+        database,
+        close: async () => {
+          await database.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   },
   {

@@ -178,6 +178,11 @@ export class PostgresEventStore implements EventStore {
             exec: async (statement) => {
               await pglite.query(statement);
             },
+            // the one session would stay inside this transaction, and every later write with
+            // it, never committed: close the database, so that they fail loudly instead
+            onRollbackFailed: () => {
+              if (!pglite.closed) void pglite.close();
+            },
           },
           stream,
           events,

@@ -54,8 +54,11 @@ export async function copyInBlob(
   statement: string,
   produce: () => Iterable<Buffer>,
 ): Promise<void> {
+  // `from stdin` itself would hang PGlite (it waits for input in the middle of the WebAssembly)
+  const fromBlob = statement.replace(/\bfrom\s+stdin\s*$/i, "from '/dev/blob'");
+  if (fromBlob === statement) throw new Error(`copyInBlob: not a COPY ... FROM STDIN: ${statement}`);
   const blob = new Blob([...produce()]);
-  await pglite.query(statement.replace(/from stdin\s*$/i, "from '/dev/blob'"), [], { blob });
+  await pglite.query(fromBlob, [], { blob });
 }
 
 function drained(stream: NodeJS.WritableStream): Promise<void> {

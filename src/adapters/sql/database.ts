@@ -21,8 +21,8 @@ export interface SqlDatabase {
    */
   readonly connect?: () => Promise<pg.PoolClient>;
   /**
-   * PGlite only: runs `fn` with the raw PGlite while no other query runs, for statements that
-   * must follow one another on the one session (a transaction around a COPY from a blob).
+   * PGlite on disk only: runs `fn` with the raw PGlite while no other query runs, for statements
+   * that must follow one another on the one session (a transaction around a COPY from a blob).
    */
   readonly exclusive?: <T>(fn: (pglite: PGlite) => Promise<T>) => Promise<T>;
   /** Server only: the URL it was opened with, for a worker thread's own connections (never print it: redactUrl). */
@@ -44,11 +44,14 @@ export async function openPglite(dataDir?: string): Promise<SqlDatabase> {
       kind: 'pglite',
       location,
       db,
-      exclusive: (fn) => turns.run(() => fn(pglite)),
+      // In memory, PGlite grows a file by copying it whole, and COPY grows the table many pages
+      // at a time: appends by COPY slow down with the size of the table. On disk they do not.
+      ...(dataDir ? { exclusive: <T>(fn: (p: PGlite) => Promise<T>) => turns.run(() => fn(pglite)) } : {}),
+      // (LISTEN in turn too: inside someone's transaction it would be undone by its rollback)
       async listen(channel, onNotify) {
-        const unlisten = await pglite.listen(channel, onNotify);
+        const unlisten = await turns.run(() => pglite.listen(channel, onNotify));
         return async () => {
-          if (!pglite.closed) await unlisten();
+          if (!pglite.closed) await turns.run(() => unlisten());
         };
       },
       async close() {
