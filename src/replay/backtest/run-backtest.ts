@@ -36,8 +36,11 @@ import { MissingDataError, openMarketRead, type SymbolCoverage } from './market-
 import { type BacktestSpec, kernelSetup, strategyOf } from './settings.js';
 import { backtestAccount, IncrementalSimulation, type SimulationResult } from './simulate.js';
 
-/** The most events one append may carry (the store's limit). */
-export const APPEND_BATCH = 65_536;
+/**
+ * Events per append of a stored run: the batches go out while the replay runs, each as soon as
+ * the kernel has made its events. Every run cuts them the same way (a retry repeats them exactly).
+ */
+export const APPEND_BATCH = 8_192;
 
 /** The result JSON (docs/backtesting.md, "Result JSON"): keep it stable. */
 export interface BacktestResult {
@@ -124,15 +127,11 @@ export function specFromRunStarted(data: RunStartedData): BacktestSpec {
   return spec;
 }
 
-/** RunStarted, the decisions and RunCompleted: everything `bt-<runId>` holds. */
-export function runEvents(
-  started: RunStartedData,
-  sim: SimulationResult,
-): { first: NewEvent; last: NewEvent; completed: RunCompletedData } {
-  const account = started.account;
-  const first = newEvent(
+/** The run's first event, RunStarted. */
+export function runStartedEvent(started: RunStartedData): NewEvent {
+  return newEvent(
     RunStarted,
-    deterministicId(started.from, account, started.runId, 'RunStarted'),
+    deterministicId(started.from, started.account, started.runId, 'RunStarted'),
     started,
     {
       occurredAt: started.from,
@@ -140,6 +139,15 @@ export function runEvents(
       runId: started.runId,
     },
   );
+}
+
+/** RunStarted, the decisions and RunCompleted: everything `bt-<runId>` holds. */
+export function runEvents(
+  started: RunStartedData,
+  sim: SimulationResult,
+): { first: NewEvent; last: NewEvent; completed: RunCompletedData } {
+  const account = started.account;
+  const first = runStartedEvent(started);
   const lastTime = sim.equity.time.length > 0 ? sim.equity.time[sim.equity.time.length - 1]! : started.from;
   const completed: RunCompletedData = {
     runId: started.runId,
@@ -278,11 +286,25 @@ export async function runBacktest(
   const simulation = new IncrementalSimulation(market.series, setup, {
     collect: options.store === false ? 'hash' : 'events',
   });
+  // Storing: RunStarted and each full batch of decisions are appended while the replay goes on
+  // (the store works on the other core); the rest and RunCompleted after it.
+  const append =
+    options.store !== false && !existing?.completed
+      ? new RunAppend(
+          store,
+          account,
+          startedData,
+          simulation,
+          Math.min(APPEND_BATCH, Math.max(1, options.batchSize ?? APPEND_BATCH)),
+          options.onStoreProgress,
+        )
+      : null;
   let kernelMs = 0;
   const data = await market.readAll((filled, finished) => {
     const t = performance.now();
     simulation.advance(filled, finished);
     kernelMs += performance.now() - t;
+    append?.sendFullBatches();
   });
   const read = performance.now();
   const sim = simulation.finish();
@@ -291,20 +313,17 @@ export async function runBacktest(
   options.onSimulateProgress?.(sim.dataPoints, sim.dataPoints);
 
   let storedAs: StoredAs = 'not-stored';
-  if (options.store !== false) {
-    if (existing?.completed) {
-      if (existing.completed.decisionHash !== sim.decisionHash) {
-        throw new ConfigError(
-          `${account} is stored with decision hash ${existing.completed.decisionHash}, but re-deriving it gives ${sim.decisionHash}`,
-          `the kernel or the market data changed under the same version: see \`tradekernel replay verify ${runId}\``,
-        );
-      }
-      storedAs = 'already-stored';
-    } else {
-      const batch = Math.min(APPEND_BATCH, Math.max(1, options.batchSize ?? APPEND_BATCH));
-      await appendRun(store, account, startedData, sim, batch, options.onStoreProgress);
-      storedAs = existing ? 'resumed' : 'appended';
+  if (existing?.completed) {
+    if (existing.completed.decisionHash !== sim.decisionHash) {
+      throw new ConfigError(
+        `${account} is stored with decision hash ${existing.completed.decisionHash}, but re-deriving it gives ${sim.decisionHash}`,
+        `the kernel or the market data changed under the same version: see \`tradekernel replay verify ${runId}\``,
+      );
     }
+    storedAs = 'already-stored';
+  } else if (append) {
+    await append.finish(sim);
+    storedAs = existing ? 'resumed' : 'appended';
   }
   const stored = performance.now();
   return {
@@ -348,25 +367,60 @@ async function existingRun(
   return { completed: null };
 }
 
-/** [RunStarted, ...decisions, RunCompleted] in batches (same size every time: a retry repeats them exactly), each with its expected revision. */
-async function appendRun(
-  store: EventStore,
-  account: string,
-  started: RunStartedData,
-  sim: SimulationResult,
-  batchSize: number,
-  onProgress?: (events: number, total: number) => void,
-): Promise<void> {
-  const { first, last } = runEvents(started, sim);
-  const decisions = sim.events!;
-  const total = decisions.length + 2;
-  const at = (i: number): NewEvent => (i === 0 ? first : i === total - 1 ? last : decisions[i - 1]!);
-  for (let start = 0; start < total; start += batchSize) {
-    const end = Math.min(total, start + batchSize);
+/**
+ * [RunStarted, ...decisions, RunCompleted] appended in batches of `size` (the same cut every
+ * time: a retry repeats them exactly, and a batch already stored is a no-op), each with its
+ * expected revision, one after another. Full batches go out as the kernel makes their events
+ * (sendFullBatches), the rest with RunCompleted at the end (finish).
+ */
+class RunAppend {
+  private readonly first: NewEvent;
+  /** stream index (= revision) of the first event not yet sent */
+  private sent = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly account: string,
+    private readonly started: RunStartedData,
+    private readonly simulation: IncrementalSimulation,
+    private readonly size: number,
+    private readonly onProgress?: (events: number, total: number) => void,
+  ) {
+    this.first = runStartedEvent(started);
+  }
+
+  sendFullBatches(): void {
+    const available = 1 + this.simulation.events.length; // RunStarted + the decisions so far
+    while (this.sent + this.size <= available && !this.failure) this.send(this.sent + this.size, undefined);
+  }
+
+  async finish(sim: SimulationResult): Promise<void> {
+    const last = runEvents(this.started, sim).last;
+    const total = sim.events!.length + 2;
+    while (this.sent < total && !this.failure) this.send(Math.min(total, this.sent + this.size), last);
+    await this.chain;
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Queues events [sent, end) of the stream; `last` is RunCompleted once known. */
+  private send(end: number, last: NewEvent | undefined): void {
+    const start = this.sent;
+    const decisions = this.simulation.events;
     const batch: NewEvent[] = new Array(end - start);
-    for (let i = start; i < end; i++) batch[i - start] = at(i);
-    await store.append(account, batch, start - 1);
-    onProgress?.(end, total);
+    for (let i = start; i < end; i++)
+      batch[i - start] = i === 0 ? this.first : i === decisions.length + 1 ? last! : decisions[i - 1]!;
+    this.sent = end;
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.store.append(this.account, batch, start - 1);
+        this.onProgress?.(end, last ? decisions.length + 2 : end);
+      } catch (error) {
+        this.failure = { error };
+      }
+    });
   }
 }
 

@@ -377,6 +377,11 @@ export class IncrementalSimulation {
     this.merge.advance(filled, finished);
   }
 
+  /** The decision events so far (collect: 'events'; empty otherwise); they never change once here. */
+  get events(): readonly NewEvent[] {
+    return this.sink.events ?? [];
+  }
+
   /** After the last advance (every symbol finished). */
   finish(): SimulationResult {
     return finish(this.kernel, this.setup.config, this.sink, this.merge.handled);
