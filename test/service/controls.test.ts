@@ -9,7 +9,7 @@ import type { RecordedEvent } from '../../src/domain/events/envelope.js';
 import { validateServiceConfig } from '../../src/service/config.js';
 import { runService } from '../../src/service/run-service.js';
 import { cli } from '../support/cli.js';
-import { capturedLogger, readAll, replaySlice, SYMBOLS } from './support.js';
+import { capturedLogger, readAll, replayedService, replaySlice, SYMBOLS } from './support.js';
 
 /**
  * Controls end to end (issue 7 §5): liquidation, resume, pause, kill switch and resume again,
@@ -83,17 +83,11 @@ async function scenario(store: StoreFlags, account: string, cliStoreArgs: string
   };
 
   const result = await runService({
-    store,
-    config,
-    source: { kind: 'replay', path: data.dir },
-    speed: 'max',
-    version: 'test',
+    ...replayedService({ store, config, candles: data.dir, reportDir: join(root, `reports-${account}`) }),
     logger,
-    signal: new AbortController().signal,
     api: { host: '127.0.0.1', port: 0 },
     token: TOKEN,
     mailer: null,
-    reportDir: join(root, `reports-${account}`),
     onListening: (u) => {
       url = u;
     },

@@ -8,7 +8,7 @@ import { validateServiceConfig } from '../../src/service/config.js';
 import { createLogger } from '../../src/service/logging.js';
 import { CONTROL_TYPES } from '../../src/service/paper-service.js';
 import { runService } from '../../src/service/run-service.js';
-import { capturedLogger, readAll, replaySlice, SYMBOLS } from './support.js';
+import { capturedLogger, readAll, replayedService, replaySlice, SYMBOLS } from './support.js';
 
 /** Logs (issue 7 §7): JSON lines, one per decision with correlation ids; pretty on a terminal. */
 const root = mkdtempSync(join(tmpdir(), 'tk-logs-'));
@@ -35,16 +35,9 @@ describe('service logs', () => {
     const { logger, lines } = capturedLogger();
     const dataDir = join(root, 'store');
     await runService({
-      store: { dataDir },
-      config,
-      source: { kind: 'replay', path: data.dir },
-      speed: 'max',
-      version: 'test',
+      ...replayedService({ store: { dataDir }, config, candles: data.dir, reportDir: join(root, 'reports') }),
       logger,
-      signal: new AbortController().signal,
-      api: null,
       mailer: null,
-      reportDir: join(root, 'reports'),
     });
     const ctx = await openContext({ dataDir });
     const events = await readAll(ctx.store, 'paper-logs');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateServiceConfig } from '../../src/service/config.js';
 import { runService } from '../../src/service/run-service.js';
-import { replaySlice, SYMBOLS, silentLogger, spawnRun } from './support.js';
+import { replayedService, replaySlice, SYMBOLS, spawnRun } from './support.js';
 
 /**
  * Two instances on one account (issue 7 §4): the second refuses to start. On the embedded store
@@ -74,16 +74,8 @@ describe('one service per account', () => {
         api: { enabled: false },
       });
       const options = {
-        store,
-        config,
-        source: { kind: 'replay' as const, path: data.dir },
-        speed: 'max' as const,
-        version: 'test',
-        logger: silentLogger(),
-        signal: new AbortController().signal,
-        api: null,
+        ...replayedService({ store, config, candles: data.dir, reportDir: join(root, 'reports') }),
         mailer: null,
-        reportDir: join(root, 'reports'),
       };
       let refusal: unknown = null;
       const first = await runService({

@@ -6,7 +6,9 @@ import pino, { type Logger } from 'pino';
 import type { RecordedEvent } from '../../src/domain/events/envelope.js';
 import type { EventStore } from '../../src/domain/ports/event-store.js';
 import type { VirtualClock } from '../../src/service/clock.js';
+import type { ServiceConfig } from '../../src/service/config.js';
 import type { PaperTradingService } from '../../src/service/paper-service.js';
+import type { RunServiceOptions } from '../../src/service/run-service.js';
 
 /** Shared helpers of the service tests: small real datasets, captured logs, reading streams. */
 
@@ -34,6 +36,29 @@ export function replaySlice(
     writeFileSync(join(dir, name), JSON.stringify(rows));
   }
   return { dir, first, lastClose };
+}
+
+/**
+ * runService options for a service on a replayed exchange (`candles`: a replaySlice directory)
+ * at full speed: quiet, no API, reports under `reportDir`. E-mail as the config says.
+ */
+export function replayedService(o: {
+  store: RunServiceOptions['store'];
+  config: ServiceConfig;
+  candles: string;
+  reportDir: string;
+}): RunServiceOptions {
+  return {
+    store: o.store,
+    config: o.config,
+    source: { kind: 'replay', path: o.candles },
+    speed: 'max',
+    version: 'test',
+    logger: silentLogger(),
+    signal: new AbortController().signal,
+    api: null,
+    reportDir: o.reportDir,
+  };
 }
 
 /** A pino logger writing JSON lines into memory. */

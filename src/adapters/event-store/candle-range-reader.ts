@@ -21,8 +21,8 @@ import { CandlePageBuffer, decodeEventRow, parseEventData } from './candle-page.
 import type { CandleWindowThread } from './candle-window-thread.js';
 
 /**
- * Revisions per window (one query, one page). Small enough to start the consumer early and to keep
- * the server on an index scan without a sort; large enough that a query's fixed cost is noise.
+ * Revisions per window at most (one query, one page). Small enough to keep the server on an
+ * index scan without a sort; large enough that a query's fixed cost is noise.
  */
 const WINDOW_EVENTS = 8_192;
 /**
@@ -58,7 +58,7 @@ export async function readCandleRangeSql(
   const size = request.pageSize ?? WINDOW_EVENTS;
   if (!(Number.isInteger(size) && size >= 1))
     throw new RangeError(`readCandleRange: pageSize must be an integer >= 1, got ${size}`);
-  const where = streamIs(stream);
+  const where = `stream_id = ${literal(stream)}`;
   const query = async <R>(text: string): Promise<R[]> => (await sql.raw<R>(text).execute(database.db)).rows;
   const last = await lastRevision(database, stream);
   if (last < 0) return { maxCandles: 0, edgeCandles: [], pages: noPages() };
@@ -118,7 +118,7 @@ export async function readCandleRangeSql(
   const trailing = after ? { type: after.type, data: parseEventData(after.data, stream, b) } : undefined;
   const fetchWindow: FetchWindow = thread
     ? (from, to, recycled) => thread.read(copyStatement(where, from, to), stream, from, size, recycled)
-    : (from, to, recycled) => aggregateWindow(database, stream, from, to, size, recycled);
+    : (from, to, recycled) => aggregateWindow(database, where, stream, from, to, size, recycled);
   return {
     maxCandles: Math.max(0, b - a),
     edgeCandles,
@@ -191,6 +191,7 @@ function copyStatement(where: string, from: number, to: number): string {
 /** A window as one aggregated text (PGlite has no COPY TO STDOUT), decoded line by line. */
 async function aggregateWindow(
   database: SqlDatabase,
+  where: string,
   stream: string,
   from: number,
   to: number,
@@ -199,7 +200,6 @@ async function aggregateWindow(
 ): Promise<CandlePageBuffer> {
   const page = recycled ?? new CandlePageBuffer(size);
   page.reset(stream, from);
-  const where = streamIs(stream);
   const { rows } = await sql
     .raw<{ page: string | null }>(
       `select string_agg(${TEXT_ROW}, E'\\n' order by revision) as page
@@ -216,10 +216,6 @@ async function aggregateWindow(
     i = lineEnd + 1;
   }
   return page;
-}
-
-function streamIs(stream: string): string {
-  return `stream_id = ${literal(stream)}`;
 }
 
 function literal(value: string): string {

@@ -49,7 +49,7 @@ export class PgliteTurns {
 export class PgliteDialect implements Dialect {
   constructor(
     private readonly pglite: PGlite,
-    private readonly turns: PgliteTurns = new PgliteTurns(),
+    private readonly turns: PgliteTurns,
   ) {}
   createAdapter() {
     return new PostgresAdapter();
