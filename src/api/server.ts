@@ -9,6 +9,7 @@ import type { EventCatalogue } from '../domain/events/catalogue.js';
 import type { EventStore } from '../domain/ports/event-store.js';
 import { allProjectors, ProjectionRunner } from '../projections/index.js';
 import { bearerGuard, checkToken } from './auth.js';
+import { DEFAULT_MAX_LAG } from './limits.js';
 import type { ApiDeps, ApiModule } from './module.js';
 import { installProblemHandlers, problemSchema, sendProblem, toProblem } from './problem.js';
 import type { ProjectionWorker } from './projection-worker.js';
@@ -36,7 +37,6 @@ export interface BuildApiOptions {
   modules?: readonly ApiModule[];
 }
 
-export const DEFAULT_MAX_LAG = 1_000;
 const METRICS_LAG_CAP = 10_000;
 
 /**

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { openPglite } from '../../src/adapters/sql/database.js';
-import { serve } from '../../src/cli/commands/serve.js';
+import { serve } from '../../src/cli/serve-api.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
 import { appendMarket, BTC_1H, candleEvents, TOKEN } from './support.js';
 

@@ -20,7 +20,6 @@ import {
   validateServiceConfig,
 } from '../../service/config.js';
 import { createLogger } from '../../service/logging.js';
-import { runService } from '../../service/run-service.js';
 import { parseSource, type SourceSpec } from '../../service/sources.js';
 import { withContext } from '../context.js';
 import { KERNEL_VERSION } from '../version.js';
@@ -133,6 +132,8 @@ export function registerRunCommands(program: Command): void {
           `tradekernel: no ${CONFIG_FILE} here: running the offline demo (a replay of ${EXAMPLES_DIR} at --speed max)`,
         );
       try {
+        // the service's modules (the API, mail, metrics) load only for this command
+        const { runService } = await import('../../service/run-service.js');
         const result = await runService({
           store,
           config,
