@@ -221,6 +221,55 @@ describe('§4 stops and take-profits', () => {
 describe('§6 volume share: partial fills, the rest stays open', () => {
   const fills = { ...PLAIN_FILLS, maxVolumeShare: 0.1 };
 
+  describe('a stop that fires in a candle that cannot fill it sells its rest at the next open', () => {
+    // The §4 setup: entry 50 at 100, stop 96. Candle 16 falls through the stop; candle 17
+    // recovers far above it. The fired stop must not wait for the price to come back down.
+    const stopOnly = riskWith(0.5, { stopLoss: { enabled: true, atrMultiple: 2 } });
+    const recovery = bar(17, 110, 120, 109, 115);
+    const play = (fillConfig: typeof fills, falling: ReturnType<typeof bar>) => {
+      const kernel = testKernel({
+        fills: fillConfig,
+        risk: stopOnly,
+        strategies: [scriptedStrategy({ [at(14)]: 'long' })],
+      });
+      const out = run(
+        kernel,
+        events([...flatBars(15, 100), bar(15, 100, 100.5, 99.5, 100), falling, recovery]),
+      );
+      assertAllValid(out);
+      return { kernel, out };
+    };
+
+    it('no volume in the candle that fires it', () => {
+      const { kernel, out } = play(fills, bar(16, 99, 99.5, 94, 95, 0));
+      expect(ofType<StopTriggeredData>(out, 'StopTriggered')).toEqual([
+        expect.objectContaining({ kind: 'stop-loss', triggerPrice: 96, candleOpenTime: at(16) }),
+      ]);
+      const exit = ofType<OrderFilledData>(out, 'OrderFilled')[1]!;
+      expect(exit).toMatchObject({ reason: 'stop-loss', price: 110, quantity: 50, candleOpenTime: at(17) });
+      expect(kernel.openPositions()).toEqual([]);
+    });
+
+    it('without a volume limit too: a candle with no volume fills nothing', () => {
+      const { out } = play(PLAIN_FILLS, bar(16, 99, 99.5, 94, 95, 0));
+      expect(ofType<OrderFilledData>(out, 'OrderFilled')[1]).toMatchObject({
+        price: 110,
+        candleOpenTime: at(17),
+      });
+    });
+
+    it('the volume share of the candle that fires it is used up in part', () => {
+      // 10% of 300 = 30 of the 50 at the stop price; the other 20 at candle 17's open
+      const { kernel, out } = play(fills, bar(16, 99, 99.5, 94, 95, 300));
+      const exits = ofType<OrderFilledData>(out, 'OrderFilled').slice(1);
+      expect(exits.map((f) => [f.quantity, f.price, f.candleOpenTime])).toEqual([
+        [30, 96, at(16)],
+        [20, 110, at(17)],
+      ]);
+      expect(kernel.openPositions()).toEqual([]);
+    });
+  });
+
   it('fills 10% of the candle volume, the rest at the next open', () => {
     const kernel = testKernel({
       fills,

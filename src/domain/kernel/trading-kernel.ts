@@ -288,8 +288,9 @@ export class TradingKernel {
     // The steps are separate methods that take objects, not numbers: V8 boxes a double passed
     // to (or returned from) a call it does not inline, and this path must not allocate.
     // 1-3: the exchange's part of the candle. The ATR is still the previous candle's here.
+    // §6: a candle with no volume fills nothing, with or without a volume share
     const share = this.config.fills.maxVolumeShare;
-    this.capacity = share === null ? Number.POSITIVE_INFINITY : share * c.volume;
+    this.capacity = c.volume > 0 ? (share === null ? Number.POSITIVE_INFINITY : share * c.volume) : 0;
     if (s.working !== null) this.tradeWorkingOrder(s, c);
     if (s.position !== null) this.checkProtection(s, c, candleId);
     if (s.working !== null) this.expireEntry(s, c);
@@ -385,7 +386,6 @@ export class TradingKernel {
     const order = w.order;
     const time = c.openTime;
     recordFill(order, quote.quantity);
-    if (order.triggered === false && order.type === 'stop') order.triggered = true;
     let position = s.position;
     const opening = position === null;
     if (order.side === 'buy') {
@@ -493,8 +493,11 @@ export class TradingKernel {
     const { stopDistance, takeProfitR } = p.protection;
     const { priceStep, priceDecimals } = s.grid;
     if (stopDistance !== null) {
-      const stop = roundUpToStep(entry - stopDistance, priceStep, priceDecimals);
-      p.stopPrice = stop > 0 && stop < entry ? stop : null;
+      let stop = roundUpToStep(entry - stopDistance, priceStep, priceDecimals);
+      // The entry decision refuses distances under one price step, but a fill price off the
+      // grid can still round the stop up to the entry: then the step below, never no stop.
+      if (stop >= entry) stop = roundDownToStep(entry - priceStep, priceStep, priceDecimals);
+      p.stopPrice = stop > 0 ? stop : null;
       if (takeProfitR !== null)
         p.takeProfitPrice = roundDownToStep(entry + takeProfitR * stopDistance, priceStep, priceDecimals);
     }
@@ -586,6 +589,10 @@ export class TradingKernel {
     );
     // Attached orders fire inside this candle: trade it now.
     this.tradeWorkingOrder(s, c);
+    // The stop has fired: whatever this candle could not fill (no volume left) is a triggered
+    // stop's rest, sold at the next candle's open (§6), not a stop waiting to be touched again.
+    const rest = s.working;
+    if (rest !== null && rest.order.type === 'stop') rest.order.triggered = true;
   }
 
   private checkTimeStop(s: SymbolState, c: CandleClosedData, candleId: string): void {

@@ -104,6 +104,17 @@ describe('stopLoss', () => {
   it('rejects a stop distance at or beyond the price', () => {
     expect(decideEntry(config(0.2, stop), { ...base, atr: 50 }).rule).toBe('stopLoss');
   });
+  it('rejects a stop distance under one price step (the stop would round up to the price)', () => {
+    // price 0.5, step 0.01, ATR 0.002: 2 x ATR = 0.004 → 0.496 rounds up to 0.50
+    const d = decideEntry(config(0.2, stop), { ...base, price: 0.5, atr: 0.002 });
+    expect(d).toMatchObject({ outcome: 'rejected', rule: 'stopLoss', finalQuantity: 0 });
+    expect(d.reason).toMatch(/less than one price step/);
+    // one step of distance is enough: 0.5 - 0.01 = 0.49
+    expect(decideEntry(config(0.2, stop), { ...base, price: 0.5, atr: 0.005 })).toMatchObject({
+      outcome: 'approved',
+      stopPrice: 0.49,
+    });
+  });
   it('switched off, a missing ATR does not matter', () => {
     expect(decideEntry(config(0.2), { ...base, atr: Number.NaN }).outcome).toBe('approved');
   });

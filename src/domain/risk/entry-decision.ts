@@ -211,6 +211,16 @@ export function decideEntry(config: RiskConfig, request: EntryRequest): EntryDec
         price,
       );
     }
+    // Rounded toward the price (so that rounding never adds risk), a distance under one price
+    // step puts the stop at the price itself: the position would open without a stop.
+    if (roundUpToStep(price - stopDistance, grid.priceStep, grid.priceDecimals) >= price) {
+      return reject(
+        'stopLoss',
+        `stop distance ${stopDistance} is less than one price step (${grid.priceStep}) below the price ${price}`,
+        stopDistance,
+        grid.priceStep,
+      );
+    }
     check('stopLoss', 'pass', stopDistance, price);
   }
   // Without a stop the whole price is at risk: a position can go to zero.

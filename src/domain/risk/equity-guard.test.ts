@@ -125,6 +125,16 @@ describe('drawdown', () => {
     expect(guard.peakEquity).toBe(9_000);
   });
 
+  it('a resume without a drawdown halt (end of a pause, the service after stale data) keeps the peak', () => {
+    const guard = new EquityGuard({ ...rules, lossLimits: { ...rules.lossLimits, enabled: false } }, 10_000);
+    expect(guard.mark(MON + H, 8_000)).toBeNull(); // 20% down: no halt yet
+    guard.resume();
+    expect(guard.peakEquity).toBe(10_000);
+    expect(guard.drawdown).toBeCloseTo(0.2, 12);
+    // a further fall to 25% below the real peak halts, whatever resumes came between
+    expect(guard.mark(MON + 2 * H, 7_500)![0]).toMatchObject({ rule: 'drawdown', referenceEquity: 10_000 });
+  });
+
   it('survives a snapshot through JSON', () => {
     const guard = new EquityGuard(rules, 10_000);
     guard.mark(MON + H, 9_400);

@@ -215,8 +215,14 @@ export class EquityGuard {
     return null;
   }
 
-  /** The owner resumed trading: lift a drawdown halt and measure drawdown from here. */
+  /**
+   * Trading resumed. A drawdown halt is lifted and drawdown measured from here: the owner has
+   * seen the loss and accepted it (else the halt would fire again at once). Any other resume (a
+   * pause ending, the service's own resume after stale data) keeps the peak: nobody accepted a
+   * loss, and the drawdown rules must go on seeing it.
+   */
   resume(): void {
+    if (!this.drawdownHalted) return;
     this.drawdownHalted = false;
     this.peak = this.lastEquity;
     this.refreshTriggerEquity();
