@@ -36,3 +36,9 @@ export function roundUpToStep(value: number, step: number, decimals = stepDecima
   const rounded = onGrid(units, step, decimals);
   return rounded < value ? onGrid(units + 1, step, decimals) : rounded;
 }
+
+/** The multiple of `step` nearest to value (0 for values under half a step). */
+export function roundToStep(value: number, step: number, decimals = stepDecimals(step)): number {
+  if (!(value > 0)) return 0;
+  return onGrid(Math.round(value / step), step, decimals);
+}

@@ -3,6 +3,7 @@
  * numbers worked out by hand.
  */
 import { describe, expect, it } from 'vitest';
+import type { FillConfig } from '../execution/fill-config.js';
 import type {
   OrderCancelledData,
   OrderFilledData,
@@ -199,6 +200,21 @@ describe('§4 stops and take-profits', () => {
     expect(ofType<OrderFilledData>(out, 'OrderFilled')[1]!.price).toBe(108);
   });
 
+  it('the trailing stop is rounded up to the price step, like every stop', () => {
+    // distance 1.2345 x ATR 2 = 2.469; high-water 110 - 2.469 = 107.531 → 107.54 (step 0.01)
+    const trailing = riskWith(0.5, { trailingStop: { enabled: true, atrMultiple: 1.2345 } });
+    const kernel = testKernel({ risk: trailing, strategies: [strategy()], marketRules: amountStep001 });
+    const out = run(
+      kernel,
+      events([...warmup, entry, bar(16, 101, 110, 101, 109), bar(17, 109, 109.5, 107.5, 108)]),
+    );
+    expect(ofType<StopTriggeredData>(out, 'StopTriggered')[0]).toMatchObject({
+      kind: 'trailing-stop',
+      triggerPrice: 107.54,
+    });
+    expect(ofType<OrderFilledData>(out, 'OrderFilled')[1]!.price).toBe(107.54);
+  });
+
   it('a time stop orders an exit at the close of the n-th candle held; it fills at the next open', () => {
     const timed = riskWith(0.5, { timeStop: { enabled: true, maxCandles: 2 } });
     const kernel = testKernel({ risk: timed, strategies: [strategy()] });
@@ -226,7 +242,7 @@ describe('§6 volume share: partial fills, the rest stays open', () => {
     // recovers far above it. The fired stop must not wait for the price to come back down.
     const stopOnly = riskWith(0.5, { stopLoss: { enabled: true, atrMultiple: 2 } });
     const recovery = bar(17, 110, 120, 109, 115);
-    const play = (fillConfig: typeof fills, falling: ReturnType<typeof bar>) => {
+    const play = (fillConfig: FillConfig, falling: ReturnType<typeof bar>) => {
       const kernel = testKernel({
         fills: fillConfig,
         risk: stopOnly,

@@ -43,7 +43,7 @@
 import type { ControlActionData } from '../control/events.js';
 import type { NewEvent } from '../events/envelope.js';
 import { roundDownToStep, roundUpToStep } from '../execution/amounts.js';
-import { DEFAULT_MARKET_RULES, marketGrid } from '../execution/market-rules.js';
+import { DEFAULT_MARKET_RULES, type MarketGrid, marketGrid } from '../execution/market-rules.js';
 import {
   type CandlePrices,
   type FillQuote,
@@ -225,7 +225,7 @@ export class TradingKernel {
     for (const s of this.symbolStates) {
       const p = s.position;
       if (!p) continue;
-      const trailing = trailingStopOf(p);
+      const trailing = trailingStopOf(p, s.grid);
       views.push({
         positionId: p.id,
         symbol: p.symbol,
@@ -385,7 +385,7 @@ export class TradingKernel {
   private applyFill(s: SymbolState, w: WorkingOrder, quote: FillQuote, c: CandlePrices): void {
     const order = w.order;
     const time = c.openTime;
-    recordFill(order, quote.quantity);
+    recordFill(order, quote.quantity, s.grid);
     let position = s.position;
     const opening = position === null;
     if (order.side === 'buy') {
@@ -551,7 +551,7 @@ export class TradingKernel {
     // A market or triggered stop exit is already on its way out; a resting take-profit rest
     // still needs the stop behind it.
     if (w !== null && w.order.side === 'sell' && w.order.type !== 'limit') return;
-    const trailing = trailingStopOf(p);
+    const trailing = trailingStopOf(p, s.grid);
     const stop = Math.max(p.stopPrice ?? 0, trailing);
     const takeProfit = w !== null && w.order.type === 'limit' ? 0 : (p.takeProfitPrice ?? 0);
     const trigger = protectiveTrigger(stop, takeProfit, c);
@@ -635,7 +635,7 @@ export class TradingKernel {
     candleId: string,
   ): string {
     const p = s.position!;
-    const trailing = trailingStopOf(p);
+    const trailing = trailingStopOf(p, s.grid);
     return this.emitter.emit(
       StopTriggered,
       `${p.id}|${kind}|${c.openTime}`,
@@ -1002,7 +1002,7 @@ export class TradingKernel {
     for (const s of this.symbolStates) {
       const p = s.position;
       if (p !== null) {
-        const stop = Math.max(p.stopPrice ?? 0, trailingStopOf(p));
+        const stop = Math.max(p.stopPrice ?? 0, trailingStopOf(p, s.grid));
         heat += p.quantity * Math.max(0, s.lastClose - stop);
       }
       const w = s.working;
@@ -1179,9 +1179,10 @@ export class TradingKernel {
 }
 
 /** The trailing stop's level now, 0 when the position has none. */
-function trailingStopOf(p: Position): number {
+/** The trailing stop, rounded up to the price step like every stop (contract §4); 0 without one. */
+function trailingStopOf(p: Position, grid: MarketGrid): number {
   const distance = p.protection.trailingDistance;
-  return distance === null ? 0 : Math.max(0, p.highWater - distance);
+  return distance === null ? 0 : roundUpToStep(p.highWater - distance, grid.priceStep, grid.priceDecimals);
 }
 
 function iso(time: number): string {

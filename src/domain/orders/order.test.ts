@@ -109,6 +109,26 @@ describe('fills', () => {
     expect(() => recordFill(cancelled, 1)).toThrow(IllegalOrderTransitionError);
   });
 
+  it('keeps the rest on the amount grid: no float residue stays working as dust', () => {
+    const grid = { amountStep: 0.0001, amountDecimals: 4 };
+    const order = createOrder({ ...terms, quantity: 0.0004 });
+    order.status = 'submitted';
+    for (let i = 0; i < 3; i++) recordFill(order, 0.0001, grid);
+    expect(order.remainingQuantity).toBe(0.0001);
+    recordFill(order, 0.0001, grid);
+    expect(order).toMatchObject({ status: 'filled', remainingQuantity: 0, fillCount: 4 });
+    // 0.1 + 0.2 held, sold 0.3 at a time: the 5.55e-17 left is no amount at all
+    const sell = createOrder({ ...terms, side: 'sell', reason: 'exit', quantity: 0.1 + 0.2 });
+    sell.status = 'submitted';
+    recordFill(sell, 0.3, { amountStep: 0.001, amountDecimals: 3 });
+    expect(sell).toMatchObject({ status: 'filled', remainingQuantity: 0 });
+    // without the grid the residue is what binary subtraction leaves
+    const plain = createOrder({ ...terms, quantity: 0.1 + 0.2 });
+    plain.status = 'submitted';
+    recordFill(plain, 0.3);
+    expect(plain.status).toBe('partially-filled');
+  });
+
   it('refuses a fill before submission', () => {
     expect(() => recordFill(createOrder(terms), 1)).toThrow(IllegalOrderTransitionError);
   });

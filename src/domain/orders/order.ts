@@ -11,6 +11,7 @@
  * is refused with IllegalOrderTransitionError before the order changes.
  */
 import { TradekernelError } from '../errors.js';
+import { roundToStep } from '../execution/amounts.js';
 
 export const ORDER_SIDES = ['buy', 'sell'] as const;
 export type OrderSide = (typeof ORDER_SIDES)[number];
@@ -145,19 +146,29 @@ export function transition(order: Order, to: OrderStatus): void {
 
 /**
  * Records a fill of `quantity` (at most what remains). The order becomes filled when nothing
- * remains, partially-filled otherwise.
+ * remains, partially-filled otherwise. With the market's amount step, the rest is kept on the
+ * grid: binary subtraction leaves residues (0.0004 - 4 x 0.0001 is 2.7e-20, not 0) that would
+ * keep an order working for a dust fill one candle later.
  */
-export function recordFill(order: Order, quantity: number): void {
+export function recordFill(order: Order, quantity: number, grid?: AmountGrid): void {
   if (!(quantity > 0 && quantity <= order.remainingQuantity)) {
     throw new InvalidOrderError(
       `order ${order.clientOrderId}: fill of ${quantity} with ${order.remainingQuantity} remaining`,
     );
   }
-  const complete = quantity === order.remainingQuantity;
+  let rest = order.remainingQuantity - quantity;
+  if (grid !== undefined) rest = roundToStep(rest, grid.amountStep, grid.amountDecimals);
+  const complete = !(rest > 0);
   transition(order, complete ? 'filled' : 'partially-filled');
   order.filledQuantity += quantity;
-  order.remainingQuantity = complete ? 0 : order.remainingQuantity - quantity;
+  order.remainingQuantity = complete ? 0 : rest;
   order.fillCount++;
+}
+
+/** The amount step of a market and its decimals (execution/market-rules.ts MarketGrid). */
+export interface AmountGrid {
+  readonly amountStep: number;
+  readonly amountDecimals: number;
 }
 
 /** An order still working at the exchange. */
