@@ -24,6 +24,17 @@ describe('performance metrics, against hand-computed values', () => {
     for (const [i, r] of returns.entries()) expect(r).toBeCloseTo(expected[i]!, 15);
   });
 
+  it('a point at 00:00 UTC (a close time) ends the day before: two days of hourly candles are two days', () => {
+    // 48 hourly candles from D0; +10 in the last hour of the first day (the candle closing at D0 + 1 day)
+    const times = Array.from({ length: 48 }, (_, i) => D0 + (i + 1) * 3_600_000);
+    const equity = times.map((_, i) => (i >= 23 ? 1_010 : 1_000));
+    expect(dailyCloses(times, equity)).toEqual([1_010, 1_010]);
+    const returns = dailyReturns(1_000, times, equity);
+    expect(returns).toHaveLength(2);
+    expect(returns[0]).toBeCloseTo(0.01, 15);
+    expect(returns[1]).toBe(0);
+  });
+
   it('Sharpe: mean over sample stdev, × √365', () => {
     // returns 1%, -1%, 2%, 0%: mean 0.005, sample variance (0.005² + 0.015² + 0.015² + 0.005²)/3
     const r = [0.01, -0.01, 0.02, 0];

@@ -40,17 +40,22 @@ export interface Metrics {
   feesPaid: number;
 }
 
-/** Equity at the end of each UTC day from the first point's day to the last's. */
+/**
+ * Equity at the end of each UTC day from the first point's day to the last's. A point is stamped
+ * with its candle's close time, an exclusive end: the candle closing at 00:00 ends the day
+ * before, so a point belongs to the day of its time − 1 ms.
+ */
 export function dailyCloses(times: ArrayLike<number>, equity: ArrayLike<number>): number[] {
   const n = times.length;
   if (n === 0) return [];
-  const firstDay = Math.floor(times[0]! / DAY_MS);
-  const lastDay = Math.floor(times[n - 1]! / DAY_MS);
+  const dayOf = (t: number) => Math.floor((t - 1) / DAY_MS);
+  const firstDay = dayOf(times[0]!);
+  const lastDay = dayOf(times[n - 1]!);
   const closes: number[] = new Array(lastDay - firstDay + 1);
   let i = 0;
   let last = equity[0]!;
   for (let day = firstDay; day <= lastDay; day++) {
-    while (i < n && Math.floor(times[i]! / DAY_MS) === day) last = equity[i++]!;
+    while (i < n && dayOf(times[i]!) === day) last = equity[i++]!;
     closes[day - firstDay] = last;
   }
   return closes;
