@@ -581,7 +581,12 @@ export class PaperTradingService {
     const batch: NewEvent[] = [];
     const decisions: NewEvent[] = [];
     for (const c of await this.newControls()) {
-      const copy = this.controlCopy(c.type, c.data as Record<string, unknown>, c.id, this.controlTime());
+      const copy = this.controlCopy(
+        c.type,
+        c.data as Record<string, unknown>,
+        c.id,
+        this.requestTime(c.metadata.occurredAt),
+      );
       batch.push(copy);
       this.noteControl(copy);
       const out = this.kernel.handle(copy);
@@ -760,6 +765,20 @@ export class PaperTradingService {
 
   private controlTime(): number {
     return Number.isFinite(this.watermark) ? this.watermark : this.from;
+  }
+
+  /**
+   * When an owner's control takes effect in the account: its request time, inside the candle
+   * this cycle takes first (the one after the watermark). The kernel then holds a liquidation or
+   * kill switch back until the next open after the request (what that candle's open traded had
+   * traded before it), and a restart that replays the account puts the control before the same
+   * candle as this cycle does. A request the cycle reaches late (the service was down, or the
+   * candle closed seconds ago) counts from the end of that candle: its close is the first price
+   * after the request the service can know.
+   */
+  private requestTime(requestedAt: number): number {
+    const base = this.controlTime();
+    return Math.min(Math.max(requestedAt, base), base + this.step - 1);
   }
 
   private controlCopy(

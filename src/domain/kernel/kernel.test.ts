@@ -15,6 +15,7 @@ import {
   bar,
   HOUR,
   ofType,
+  PLAIN_FILLS,
   riskWith,
   setupConfig,
   setupContext,
@@ -110,6 +111,77 @@ describe('control events', () => {
     expect(ofType<RiskDecisionMadeData>(out, 'RiskDecisionMade').every((d) => d.rule === 'paused')).toBe(
       true,
     );
+  });
+});
+
+describe('a control requested inside a candle takes effect from the next open', () => {
+  // A request at at(2) + 30 min arrives after the candle closing at at(2) was handled: the next
+  // candle opened at at(2), before the request, and what it traded had really traded.
+  const halfPast = (i: number) => at(i) + HOUR / 2;
+
+  it('a liquidation sells at the open after the request, not at the open before it', () => {
+    const kernel = testKernel({ risk: riskWith(0.3), strategies: [scriptedStrategy({ [at(0)]: 'long' })] });
+    run(kernel, candles(0, 2));
+    expect(kernel.openPositions()).toHaveLength(1);
+    const request = controlEvent('LiquidationRequested', 'bt-test', halfPast(2));
+    expect(kernel.handle(request)).toEqual([]);
+    // the candle of the request crashes after its open; the sell waits for the next open
+    const out = run(kernel, [
+      candleEvent(BTC, bar(2, 100, 100, 60, 70)),
+      candleEvent(BTC, bar(3, 72, 75, 70, 74)),
+    ]);
+    assertAllValid(out);
+    const [submitted] = out.filter((e) => e.type === 'OrderSubmitted');
+    expect(submitted!.metadata).toMatchObject({ occurredAt: at(3), causationId: request.id });
+    expect(
+      ofType<OrderFilledData>(out, 'OrderFilled').map((f) => [f.reason, f.price, f.candleOpenTime]),
+    ).toEqual([['liquidation', 72, at(3)]]);
+    expect(kernel.closedTrades().map((t) => t.exitReason)).toEqual(['liquidation']);
+  });
+
+  it('a kill switch lets an entry that traded before the request keep its fill, and cancels its rest', () => {
+    const kernel = testKernel({
+      fills: { ...PLAIN_FILLS, maxVolumeShare: 0.1 },
+      risk: riskWith(0.5),
+      strategies: [scriptedStrategy({ [at(0)]: 'long' })],
+    });
+    run(kernel, candles(0, 1));
+    const request = controlEvent('KillSwitchEngaged', 'bt-test', halfPast(1));
+    expect(kernel.handle(request)).toEqual([]);
+    expect(kernel.status().killSwitch).toBe(true);
+    // 50 ordered at at(1); candle 1 (volume 200) fills 20 at its open, before the request
+    const out = run(kernel, [candleEvent(BTC, bar(1, 100, 101, 99, 100, 200)), ...candles(2, 1)]);
+    assertAllValid(out);
+    expect(ofType<OrderFilledData>(out, 'OrderFilled').map((f) => [f.quantity, f.candleOpenTime])).toEqual([
+      [20, at(1)],
+    ]);
+    const cancelled = out.find((e) => e.type === 'OrderCancelled')!;
+    expect(cancelled.data).toMatchObject({ reason: 'kill-switch' });
+    expect(cancelled.metadata).toMatchObject({ occurredAt: at(2), causationId: request.id });
+    expect(kernel.openPositions()[0]!.quantity).toBe(20);
+  });
+
+  it('survives a snapshot while it waits, and a resume drops it', () => {
+    const options = { risk: riskWith(0.3), strategies: [scriptedStrategy({ [at(0)]: 'long' })] };
+    const setup = () => testKernel(options);
+    const kernel = setup();
+    run(kernel, candles(0, 2));
+    kernel.handle(controlEvent('LiquidationRequested', 'bt-test', halfPast(2)));
+    const copy = TradingKernel.restore(
+      setupConfig(options),
+      setupContext(options),
+      JSON.parse(JSON.stringify(kernel.snapshot())),
+    );
+    const rest = candles(2, 2);
+    expect(run(copy, rest)).toEqual(run(kernel, rest));
+    expect(copy.closedTrades().map((t) => t.exitReason)).toEqual(['liquidation']);
+
+    const resumed = setup();
+    run(resumed, candles(0, 2));
+    resumed.handle(controlEvent('LiquidationRequested', 'bt-test', halfPast(2)));
+    resumed.handle(controlEvent('TradingResumed', 'bt-test', halfPast(2) + 1));
+    run(resumed, candles(2, 2));
+    expect(resumed.openPositions()).toHaveLength(1);
   });
 });
 

@@ -12,9 +12,10 @@ import type { EquityGuardSnapshot } from '../risk/equity-guard.js';
 import type { TradeStats } from '../risk/kelly.js';
 import type { ReturnsWindowSnapshot } from '../risk/returns-window.js';
 import { KernelSnapshotError } from './errors.js';
+import type { PendingControl } from './symbol-state.js';
 
 /** Bump when the shape changes; old snapshots are then refused (rebuild from the log). */
-export const KERNEL_SNAPSHOT_FORMAT = 'tradekernel.kernel/1';
+export const KERNEL_SNAPSHOT_FORMAT = 'tradekernel.kernel/2';
 
 export interface SymbolSnapshot {
   symbol: string;
@@ -35,6 +36,7 @@ export interface SymbolSnapshot {
     strategyIndex: number;
     protection: ProtectionPlan | null;
   } | null;
+  pendingControls: PendingControl[];
 }
 
 export interface KernelSnapshot {

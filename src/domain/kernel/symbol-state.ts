@@ -24,6 +24,14 @@ export interface WorkingOrder {
   readonly protection: ProtectionPlan | null;
 }
 
+export interface PendingControl {
+  readonly type: 'KillSwitchEngaged' | 'LiquidationRequested';
+  /** the request's time: candles opening at or after it take the control */
+  readonly from: number;
+  /** the control event: the causation of what it does */
+  readonly eventId: string;
+}
+
 export class SymbolState {
   grid: MarketGrid;
   /** open time of the last candle seen; -Infinity before the first */
@@ -34,6 +42,12 @@ export class SymbolState {
   candles = 0;
   position: Position | null = null;
   working: WorkingOrder | null = null;
+  /**
+   * Kill switches and liquidations requested after this symbol's next open, in request order:
+   * each cancels or places its orders here at the first candle that opens at or after its
+   * request (what traded before it had already traded), then leaves the list.
+   */
+  pendingControls: PendingControl[] = [];
 
   constructor(
     readonly symbol: string,

@@ -95,7 +95,7 @@ import { type KernelConfig, type KernelContext, kernelFingerprint, validateKerne
 import { Emitter } from './emitter.js';
 import { KernelInputError, KernelSnapshotError } from './errors.js';
 import { KERNEL_SNAPSHOT_FORMAT, type KernelSnapshot, readKernelSnapshot } from './snapshot.js';
-import { SymbolState, type WorkingOrder } from './symbol-state.js';
+import { type PendingControl, SymbolState, type WorkingOrder } from './symbol-state.js';
 
 /** An open position as the outside sees it. */
 export interface PositionView {
@@ -291,6 +291,9 @@ export class TradingKernel {
     // §6: a candle with no volume fills nothing, with or without a volume share
     const share = this.config.fills.maxVolumeShare;
     this.capacity = c.volume > 0 ? (share === null ? Number.POSITIVE_INFINITY : share * c.volume) : 0;
+    const pending = s.pendingControls;
+    while (pending.length > 0 && c.openTime >= pending[0]!.from)
+      this.applyControl(s, pending.shift()!, c.openTime);
     if (s.working !== null) this.tradeWorkingOrder(s, c);
     if (s.position !== null) this.checkProtection(s, c, candleId);
     if (s.working !== null) this.expireEntry(s, c);
@@ -1041,44 +1044,57 @@ export class TradingKernel {
         this.paused = false;
         this.killSwitch = false;
         this.guard.resume();
+        for (const s of this.symbolStates) s.pendingControls = [];
         return;
       case 'KillSwitchEngaged':
-        this.killSwitch = true;
+      case 'LiquidationRequested': {
+        // New decisions stop at once; orders change per symbol from its first candle opening at
+        // or after the request. A request after the last close handled falls inside the next
+        // candle: that candle's open traded before it (an entry filled then really filled), so
+        // the control waits for the open after it ("its next open", contract).
+        if (event.type === 'KillSwitchEngaged') this.killSwitch = true;
+        else this.paused = true;
+        const control = { type: event.type, from: event.metadata.occurredAt, eventId: event.id };
         for (const s of this.symbolStates) {
-          if (s.working !== null && s.working.order.reason === 'entry')
-            this.endWorkingOrder(s, 'kill-switch', time, event.id);
+          if (control.from > this.clock && s.candles > 0) s.pendingControls.push(control);
+          else this.applyControl(s, control, time);
         }
         return;
-      case 'LiquidationRequested':
-        // Close everything at the next open of each symbol, and open nothing new until resumed.
-        this.paused = true;
-        for (const s of this.symbolStates) {
-          const w = s.working;
-          if (w !== null && (w.order.side === 'buy' || w.order.type === 'limit'))
-            this.endWorkingOrder(s, 'liquidation', time, event.id);
-          const p = s.position;
-          if (p === null || s.working !== null) continue;
-          this.submit(
-            s,
-            {
-              type: 'market',
-              limitPrice: null,
-              stopPrice: null,
-              side: 'sell',
-              reason: 'liquidation',
-              quantity: p.quantity,
-              referencePrice: s.lastClose,
-            },
-            p.id,
-            -1,
-            null,
-            time,
-            event.id,
-            event.id,
-          );
-        }
-        return;
+      }
     }
+  }
+
+  /** This symbol's part of a kill switch (cancel a working entry) or a liquidation (sell). */
+  private applyControl(s: SymbolState, control: PendingControl, time: number): void {
+    const w = s.working;
+    if (control.type === 'KillSwitchEngaged') {
+      if (w !== null && w.order.reason === 'entry')
+        this.endWorkingOrder(s, 'kill-switch', time, control.eventId);
+      return;
+    }
+    // Liquidation: close the position at this symbol's next open; nothing new until resumed.
+    if (w !== null && (w.order.side === 'buy' || w.order.type === 'limit'))
+      this.endWorkingOrder(s, 'liquidation', time, control.eventId);
+    const p = s.position;
+    if (p === null || s.working !== null) return;
+    this.submit(
+      s,
+      {
+        type: 'market',
+        limitPrice: null,
+        stopPrice: null,
+        side: 'sell',
+        reason: 'liquidation',
+        quantity: p.quantity,
+        referencePrice: s.lastClose,
+      },
+      p.id,
+      -1,
+      null,
+      time,
+      control.eventId,
+      control.eventId,
+    );
   }
 
   // ─── snapshot ───────────────────────────────────────────────────────────────────────────
@@ -1122,6 +1138,7 @@ export class TradingKernel {
                 strategyIndex: s.working.strategyIndex,
                 protection: s.working.protection === null ? null : { ...s.working.protection },
               },
+        pendingControls: s.pendingControls.map((control) => ({ ...control })),
       })),
     };
   }
@@ -1170,6 +1187,7 @@ export class TradingKernel {
               order: { ...x.working.order },
               protection: x.working.protection === null ? null : { ...x.working.protection },
             };
+      restored.pendingControls = x.pendingControls.map((control) => ({ ...control }));
       kernel.symbolStates[i] = restored;
       kernel.bySymbol.set(s.symbol, restored);
       if (restored.position !== null) kernel.holdings.push(restored);
