@@ -55,8 +55,39 @@ export async function main(argv: string[]): Promise<number> {
       if (error.hint) console.error(`  hint: ${error.hint}`);
       return 1;
     }
+    const file = fileProblem(error);
+    if (file) {
+      console.error(`tradekernel: ${file.message}`);
+      console.error(`  hint: ${file.hint}`);
+      return 1;
+    }
     console.error('tradekernel: internal error (a bug; please report it with this output):');
     console.error(error);
     return 70;
   }
+}
+
+/** What the file system says about a path the user named (a missing folder, a file for a folder). */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'does not exist (or its folder does not)',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'has a file where a folder should be',
+  EEXIST: 'already exists as something else',
+  EACCES: 'is not accessible to this user',
+  EPERM: 'is not accessible to this user',
+  EROFS: 'is on a read-only file system',
+  ENOSPC: 'cannot be written: the disk is full',
+};
+
+/** A file-system error on a path, as a message and a hint; null for anything else (a bug). */
+export function fileProblem(error: unknown): { message: string; hint: string } | null {
+  const e = error as NodeJS.ErrnoException;
+  const problem = e?.code ? FILE_PROBLEMS[e.code] : undefined;
+  if (!problem || (typeof e.path !== 'string' && e.syscall !== 'read' && e.syscall !== 'write')) return null;
+  // a read or write of an open file names no path (readFileSync of a folder fails at read)
+  const path = typeof e.path === 'string' ? e.path : 'a path given';
+  return {
+    message: `${path} ${problem} (${e.code}${e.syscall ? ` from ${e.syscall}` : ''})`,
+    hint: 'check the path given on the command line or in the settings',
+  };
 }

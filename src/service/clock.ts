@@ -1,3 +1,5 @@
+import { ConfigError } from '../domain/errors.js';
+
 /**
  * The service's clock: a port, so the same loop runs on the wall clock (live) and on a virtual
  * clock (replay, soak). The domain never reads a clock; only the service does, through this.
@@ -70,6 +72,10 @@ export class VirtualClock implements Clock {
 export function parseSpeed(value: string): number | 'max' {
   if (value === 'max') return 'max';
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--speed: "${value}" is not a positive number or max`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new ConfigError(
+      `--speed: "${value}" is not a positive number or max`,
+      'e.g. --speed 3600 or --speed max',
+    );
   return n;
 }

@@ -6,7 +6,7 @@ import { createCatalogue } from '../../src/domain/catalogue.js';
 import { ConfigError } from '../../src/domain/errors.js';
 import { backends } from '../support/backends.js';
 import { collect } from '../support/test-events.js';
-import { type ApiFixture, openApi, TOKEN, uniqueExchange } from './support.js';
+import { type ApiFixture, existingAccount, openApi, TOKEN } from './support.js';
 
 const NOW = Date.UTC(2025, 0, 2, 3, 4, 5);
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -20,7 +20,7 @@ for (const backend of backends.filter((b) => b.sql)) {
     afterAll(async () => f?.close());
 
     it('appends each action as its control event and answers 202 with id and position', async () => {
-      const account = uniqueExchange();
+      const account = await existingAccount(f.store);
       const actions = [
         ['pause', 'TradingPaused'],
         ['kill-switch', 'KillSwitchEngaged'],
@@ -56,8 +56,24 @@ for (const backend of backends.filter((b) => b.sql)) {
       expect(log.data.map((e: { type: string }) => e.type)).toEqual(actions.map((a) => a[1]));
     });
 
+    it('an account that does not exist is a 404 problem, and nothing is recorded', async () => {
+      const account = `paper-${'typo'}${Date.now()}`;
+      const res = await f.app.inject({
+        method: 'POST',
+        url: `/v1/accounts/${account}/kill-switch`,
+        headers: auth,
+        payload: { reason: 'a typo in the name' },
+      });
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({
+        status: 404,
+        detail: `no account ${account}: /v1/accounts lists them`,
+      });
+      expect(await f.store.streamRevision(`control-${account}`)).toBe(-1);
+    });
+
     it('defaults the actor, and an Idempotency-Key makes a retry return the first append', async () => {
-      const account = uniqueExchange();
+      const account = await existingAccount(f.store);
       const request = {
         method: 'POST' as const,
         url: `/v1/accounts/${account}/pause`,
@@ -81,7 +97,7 @@ for (const backend of backends.filter((b) => b.sql)) {
     });
 
     it('needs the bearer token: 401 without or with a wrong one, before looking at the body', async () => {
-      const url = `/v1/accounts/${uniqueExchange()}/kill-switch`;
+      const url = `/v1/accounts/${await existingAccount(f.store)}/kill-switch`;
       for (const headers of [
         {},
         { authorization: 'Basic dXNlcjpwYXNz' },

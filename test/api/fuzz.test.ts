@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor, scopeOf } from '../../src/api/pagination.js';
 import { PROBLEM_CONTENT_TYPE } from '../../src/api/problem.js';
 import { backends } from '../support/backends.js';
-import { type ApiFixture, appendMarket, BTC_1H, candleEvents, openApi, TOKEN } from './support.js';
+import {
+  type ApiFixture,
+  appendMarket,
+  BTC_1H,
+  candleEvents,
+  existingAccount,
+  openApi,
+  TOKEN,
+} from './support.js';
 
 /**
  * Whatever the query parameters, path parameters, headers and bodies, the API answers a 2xx or
@@ -175,6 +183,7 @@ describe.skipIf(backend.skipReason !== null)('fuzzed API input never gives a 5xx
 
   it('bodies, headers and accounts of control endpoints', async () => {
     seen.clear();
+    for (const account of ['main', 'acct-1', 'a.b:c_d']) await existingAccount(f.store, account);
     const validBody = fc
       .record(
         {

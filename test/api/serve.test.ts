@@ -8,7 +8,7 @@ import { PostgresEventStore } from '../../src/adapters/event-store/postgres-even
 import { openPglite } from '../../src/adapters/sql/database.js';
 import { serve } from '../../src/cli/serve-api.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
-import { appendMarket, BTC_1H, candleEvents, TOKEN } from './support.js';
+import { appendMarket, BTC_1H, candleEvents, existingAccount, TOKEN } from './support.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -36,6 +36,7 @@ describe('tradekernel serve', () => {
       store,
       await candleEvents(BTC_1H, { exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1h' }, 500),
     );
+    await existingAccount(store, 'main');
     await database.close();
 
     const stop = new AbortController();

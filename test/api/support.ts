@@ -5,6 +5,7 @@ import { TradekernelMetrics } from '../../src/adapters/metrics/metrics.js';
 import type { SqlDatabase } from '../../src/adapters/sql/database.js';
 import { type BuildApiOptions, buildApi } from '../../src/api/server.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
+import { TradingResumed } from '../../src/domain/control/events.js';
 import { newEvent } from '../../src/domain/events/catalogue.js';
 import type { NewEvent } from '../../src/domain/events/envelope.js';
 import { deterministicId } from '../../src/domain/events/ids.js';
@@ -117,4 +118,18 @@ export async function openApi(backend: Backend, options: Partial<BuildApiOptions
 /** A unique exchange id per test run, so runs on a shared PostgreSQL database never collide. */
 export function uniqueExchange(): string {
   return `x${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** An account stream with an event in it: the control endpoints refuse accounts that do not exist. */
+export async function existingAccount(
+  store: EventStore,
+  account = `paper-${uniqueExchange()}`,
+): Promise<string> {
+  const data = { account, actor: 'test', reason: 'an account for the test' };
+  await store.append(account, [
+    newEvent(TradingResumed, deterministicId(0, 'test-account', account), data, {
+      occurredAt: Date.UTC(2025, 0, 1),
+    }),
+  ]);
+  return account;
 }

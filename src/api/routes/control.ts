@@ -10,7 +10,7 @@ import { type EventDefinition, newEvent } from '../../domain/events/catalogue.js
 import type { RecordedEvent } from '../../domain/events/envelope.js';
 import { deterministicId } from '../../domain/events/ids.js';
 import type { ApiModule } from '../module.js';
-import { ApiProblem, problemResponses } from '../problem.js';
+import { ApiProblem, notFound, problemResponses } from '../problem.js';
 import { POSITION } from '../schemas.js';
 
 /**
@@ -125,11 +125,14 @@ export const controlModule: ApiModule = {
                 },
               },
             },
-            response: { 202: acceptedSchema, ...problemResponses(400, 401, 403, 409, 415, 503) },
+            response: { 202: acceptedSchema, ...problemResponses(400, 401, 403, 404, 409, 415, 503) },
           },
         },
         async (request, reply) => {
           const { account } = request.params;
+          // a typo would record an action that no service ever takes
+          if ((await deps.store.streamRevision(account)) < 0)
+            throw notFound(`no account ${account}: /v1/accounts lists them`);
           const data: ControlActionData = {
             account,
             actor: request.body.actor ?? DEFAULT_ACTOR,

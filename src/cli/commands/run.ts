@@ -9,7 +9,7 @@ import {
   TradingPaused,
   TradingResumed,
 } from '../../domain/control/events.js';
-import { ConfigError } from '../../domain/errors.js';
+import { ConfigError, UnavailableError } from '../../domain/errors.js';
 import { newEvent } from '../../domain/events/catalogue.js';
 import { deterministicId } from '../../domain/events/ids.js';
 import { parseSpeed } from '../../service/clock.js';
@@ -199,20 +199,38 @@ export function registerRunCommands(program: Command): void {
             const token = process.env[TOKEN_ENV];
             if (!token)
               throw new ConfigError(`--api needs ${TOKEN_ENV}`, 'set it in the environment or .env');
-            const res = await fetch(
-              `${o.api.replace(/\/$/, '')}/v1/accounts/${encodeURIComponent(o.account)}/${name}`,
-              {
-                method: 'POST',
-                headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-                body: JSON.stringify({ actor: o.actor, reason: o.reason }),
-              },
-            );
+            let url: URL;
+            try {
+              url = new URL(
+                `${o.api.replace(/\/$/, '')}/v1/accounts/${encodeURIComponent(o.account)}/${name}`,
+              );
+            } catch {
+              throw new ConfigError(`--api ${o.api}: not a URL`, 'e.g. --api http://127.0.0.1:8080');
+            }
+            const res = await fetch(url, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ actor: o.actor, reason: o.reason }),
+            }).catch((error: unknown) => {
+              const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+              throw new UnavailableError(
+                `the service API at ${o.api} cannot be reached (${cause?.code ?? cause?.message ?? String(error)})`,
+                'is the service running with its API on? Without it, leave out --api: the action goes straight into the store',
+              );
+            });
             if (!res.ok) throw new ConfigError(`${o.api} answered ${res.status}: ${await res.text()}`);
             console.log(`${event.type} accepted by ${o.api}`);
             return;
           }
           const now = Date.now();
           await withContext(globalFlags(command), async ({ store }) => {
+            // a typo would record an action that no service ever takes
+            if ((await store.streamRevision(o.account)) < 0) {
+              throw new ConfigError(
+                `--account ${o.account}: no such account in ${store.location}`,
+                'check the name: `tradekernel store tail --prefix paper- --type RunStarted` lists the accounts (the service creates one when it first runs)',
+              );
+            }
             const e = newEvent(
               event,
               deterministicId(now, 'control', o.account, name, now, process.pid),

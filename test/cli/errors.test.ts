@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TOKEN_ENV } from '../../src/api/auth.js';
+import { cli } from '../support/cli.js';
+
+/** Mistakes a user makes: each gets a message and a hint with exit code 1, never "internal error". */
+describe('tradekernel: user mistakes are not bugs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tk-cli-errors-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a path that does not exist, or is a folder, names the path', async () => {
+    const missing = await cli('audit', 'verify', join(dir, 'nope', 'export.jsonl'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`tradekernel: ${join(dir, 'nope', 'export.jsonl')} does not exist`);
+    expect(missing.stderr).toContain('hint:');
+    const folder = await cli('audit', 'verify', dir);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toContain('is a folder, not a file');
+    const init = await cli('init', '--file', join(dir, 'no', 'such', 'dir', 'config.json'));
+    expect(init.code).toBe(1);
+    expect(init.stderr).not.toContain('internal error');
+  });
+
+  it('a control for an account that does not exist is refused, not recorded', async () => {
+    const r = await cli(
+      '--data-dir',
+      dir,
+      'control',
+      'kill-switch',
+      '--account',
+      'paper-typo',
+      '--reason',
+      'x',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--account paper-typo: no such account');
+    const stats = await cli('--data-dir', dir, 'store', 'stats', '--json');
+    expect(JSON.parse(stats.stdout).events).toBe(0);
+  });
+
+  it('a control sent to an API that is not running says so', async () => {
+    process.env[TOKEN_ENV] = 'errors-test-token-0123456789abcdef';
+    // a port that was free a moment ago: nothing listens on it
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const args = ['control', 'pause', '--account', 'paper-main', '--reason', 'x', '--api'];
+    const down = await cli(...args, `http://127.0.0.1:${port}`);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(
+      `the service API at http://127.0.0.1:${port} cannot be reached (ECONNREFUSED)`,
+    );
+    const bad = await cli(...args, 'notaurl');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--api notaurl: not a URL');
+  });
+
+  it('--speed that is not a speed', async () => {
+    const r = await cli('--data-dir', dir, 'run', '--speed', 'abc');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--speed: "abc" is not a positive number or max');
+  });
+});
