@@ -157,6 +157,22 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A nested section's keys: a typo ("api.prot") is an error, not a setting silently ignored. */
+function onlyKeys(raw: Record<string, unknown>, keys: readonly string[], where: string): void {
+  for (const key of Object.keys(raw)) {
+    if (!keys.includes(key))
+      throw new ConfigError(`${where}: unknown key "${key}"`, `the keys are ${keys.join(', ')}`);
+  }
+}
+
+/** A true/false setting: "true" (a string) would otherwise read as false. */
+function flag(raw: Record<string, unknown>, key: string, fallback: boolean, where: string): boolean {
+  const v = raw[key] ?? fallback;
+  if (typeof v !== 'boolean')
+    throw new ConfigError(`${where}.${key} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /** Defaults, the file's keys over them, then the environment's secrets; validated whole. */
 export function validateServiceConfig(
   value: unknown,
@@ -267,16 +283,22 @@ export function validateServiceConfig(
 
   const apiRaw = value.api ?? {};
   if (!isObject(apiRaw)) throw new ConfigError(`${at('api')} must be an object like { "port": 8080 }`);
-  const api = {
-    enabled: apiRaw.enabled === undefined ? true : apiRaw.enabled === true,
-    host: typeof apiRaw.host === 'string' ? apiRaw.host : '127.0.0.1',
-    port: typeof apiRaw.port === 'number' ? apiRaw.port : 8080,
-  };
-  if (!Number.isInteger(api.port) || api.port < 0 || api.port > 65_535)
-    throw new ConfigError(`${at('api')}.port must be a port 0-65535, got ${JSON.stringify(apiRaw.port)}`);
+  onlyKeys(apiRaw, ['enabled', 'host', 'port'], at('api'));
+  const host = apiRaw.host ?? '127.0.0.1';
+  const port = apiRaw.port ?? 8080;
+  if (typeof host !== 'string' || host === '')
+    throw new ConfigError(
+      `${at('api')}.host must be an address, got ${JSON.stringify(host)}`,
+      'e.g. "127.0.0.1"',
+    );
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(`${at('api')}.port must be a port 0-65535, got ${JSON.stringify(port)}`);
+  const api = { enabled: flag(apiRaw, 'enabled', true, at('api')), host, port };
 
   const reportsRaw = value.reports ?? {};
   if (!isObject(reportsRaw)) throw new ConfigError(`${at('reports')} must be an object`);
+  onlyKeys(reportsRaw, ['dailyHourUtc', 'weekly'], at('reports'));
+  const weekly = flag(reportsRaw, 'weekly', true, at('reports'));
   const dailyHourUtc = reportsRaw.dailyHourUtc ?? 0;
   if (
     typeof dailyHourUtc !== 'number' ||
@@ -290,6 +312,7 @@ export function validateServiceConfig(
 
   const alertsRaw = value.alerts ?? {};
   if (!isObject(alertsRaw)) throw new ConfigError(`${at('alerts')} must be an object`);
+  onlyKeys(alertsRaw, ['drawdownThresholds', 'rearmMargin'], at('alerts'));
   const thresholds = alertsRaw.drawdownThresholds ?? [0.05, 0.1, 0.15];
   if (!Array.isArray(thresholds) || !thresholds.every((t) => typeof t === 'number' && t > 0 && t < 1))
     throw new ConfigError(
@@ -327,7 +350,7 @@ export function validateServiceConfig(
     maxDataAgeMs,
     fetchAttempts,
     api,
-    reports: { dailyHourUtc, weekly: reportsRaw.weekly !== false },
+    reports: { dailyHourUtc, weekly },
     alerts: { drawdownThresholds: [...thresholds].sort((a, b) => a - b), rearmMargin },
     smtp,
     logLevel,
@@ -346,8 +369,14 @@ export function validateServiceConfig(
 function smtpFrom(raw: unknown, file: string, env: NodeJS.ProcessEnv): SmtpSettings | null {
   if (raw === undefined || raw === null) return null;
   if (!isObject(raw)) throw new ConfigError(`${file}: "smtp" must be an object or null`);
-  if (raw.enabled === false) return null;
   const where = `${file}: "smtp"`;
+  if ('password' in raw)
+    throw new ConfigError(
+      `${where}.password: secrets do not belong in the file`,
+      `put it in the environment or .env as ${SMTP_PASSWORD_ENV}`,
+    );
+  onlyKeys(raw, ['enabled', 'host', 'port', 'secure', 'user', 'from', 'to'], where);
+  if (!flag(raw, 'enabled', true, where)) return null;
   if (typeof raw.host !== 'string' || raw.host === '')
     throw new ConfigError(
       `${where}.host is missing`,
@@ -364,11 +393,8 @@ function smtpFrom(raw: unknown, file: string, env: NodeJS.ProcessEnv): SmtpSetti
     );
   if (typeof raw.from !== 'string' || !raw.from.includes('@'))
     throw new ConfigError(`${where}.from must be an address`, 'e.g. "from": "tradekernel@example.com"');
-  if ('password' in raw)
-    throw new ConfigError(
-      `${where}.password: secrets do not belong in the file`,
-      `put it in the environment or .env as ${SMTP_PASSWORD_ENV}`,
-    );
+  if (raw.user !== undefined && raw.user !== null && typeof raw.user !== 'string')
+    throw new ConfigError(`${where}.user must be a user name, got ${JSON.stringify(raw.user)}`);
   const user = typeof raw.user === 'string' ? raw.user : null;
   const password = env[SMTP_PASSWORD_ENV] ?? null;
   if (user && !password)
@@ -379,7 +405,7 @@ function smtpFrom(raw: unknown, file: string, env: NodeJS.ProcessEnv): SmtpSetti
   return {
     host: raw.host,
     port,
-    secure: raw.secure === true,
+    secure: flag(raw, 'secure', false, where),
     user,
     password,
     from: raw.from,

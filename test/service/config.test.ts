@@ -50,6 +50,32 @@ describe('service config', () => {
     );
   });
 
+  it('nested sections: a wrong type is an error, never read as the default; a typo is an unknown key', () => {
+    const smtp = { host: 'h', port: 465, from: 'a@b', to: 'c@d' };
+    expect(error({ smtp: { ...smtp, secure: 'true' } })).toMatch(
+      /"smtp"\.secure must be true or false, got "true"/,
+    );
+    expect(error({ api: { enabled: 'yes' } })).toMatch(/"api"\.enabled must be true or false/);
+    expect(error({ reports: { weekly: 'no' } })).toMatch(/"reports"\.weekly must be true or false/);
+    expect(error({ api: { port: '9090' } })).toMatch(/"api"\.port must be a port 0-65535, got "9090"/);
+    expect(error({ api: { host: 5 } })).toMatch(/"api"\.host must be an address/);
+    expect(error({ api: { prot: 9090 } })).toMatch(/"api": unknown key "prot".*enabled, host, port/);
+    expect(error({ alerts: { drawdownThreshold: [0.1] } })).toMatch(
+      /"alerts": unknown key "drawdownThreshold"/,
+    );
+    expect(error({ reports: { dailyHour: 6 } })).toMatch(/"reports": unknown key "dailyHour"/);
+    expect(error({ smtp: { ...smtp, pasword: 'x' } })).toMatch(/"smtp": unknown key "pasword"/);
+    expect(error({ smtp: { ...smtp, user: 5 } })).toMatch(/"smtp"\.user must be a user name/);
+    // the right types still read as given
+    const c = validateServiceConfig(
+      { smtp: { ...smtp, secure: true }, api: { enabled: false, port: 9090 }, reports: { weekly: false } },
+      'f',
+      {},
+    );
+    expect([c.smtp?.secure, c.api.enabled, c.api.port, c.reports.weekly]).toEqual([true, false, 9090, false]);
+    expect(validateServiceConfig({ smtp: { enabled: false } }, 'f', {}).smtp).toBeNull();
+  });
+
   it('takes secrets from the environment', () => {
     const c = validateServiceConfig(
       { smtp: { host: 'h', port: 2525, from: 'a@b', to: 'c@d', user: 'u' } },
