@@ -61,6 +61,37 @@ describe('tradekernel: user mistakes are not bugs', () => {
     expect(bad.stderr).toContain('--api notaurl: not a URL');
   });
 
+  it('store tail: one of --stream and --prefix, and only types that exist', async () => {
+    const both = await cli('--data-dir', dir, 'store', 'tail', '--stream', 's-1', '--prefix', 'paper');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('--stream and --prefix: give one of them');
+    const wrongCase = await cli('--data-dir', dir, 'store', 'tail', '--type', 'candleclosed');
+    expect(wrongCase.code).toBe(1);
+    expect(wrongCase.stderr).toContain('--type candleclosed: no such event type');
+    expect(wrongCase.stderr).toContain('did you mean CandleClosed?');
+  });
+
+  it('audit: an inverted range, and a ledger of an account that does not exist', async () => {
+    const out = join(dir, 'x.jsonl');
+    const range = ['--from', '2022-09-01', '--to', '2022-08-01'];
+    const inverted = await cli(
+      '--data-dir',
+      dir,
+      'audit',
+      'export',
+      '--account',
+      'paper-x',
+      ...range,
+      '--out',
+      out,
+    );
+    expect(inverted.code).toBe(1);
+    expect(inverted.stderr).toContain('--to 2022-08-01 is not after --from 2022-09-01');
+    const ledger = await cli('--data-dir', dir, 'audit', 'ledger', '--account', 'paper-nope');
+    expect(ledger.code).toBe(1);
+    expect(ledger.stderr).toContain('no account stream named paper-nope');
+  });
+
   it('--speed that is not a speed', async () => {
     const r = await cli('--data-dir', dir, 'run', '--speed', 'abc');
     expect(r.code).toBe(1);

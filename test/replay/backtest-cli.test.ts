@@ -128,6 +128,10 @@ describe('tradekernel backtest / replay verify (CLI)', () => {
     expect(ok.stdout).toMatch(
       /^ok: bt-ema-cross-[0-9a-f]{12} re-derived: 973 decision events from 5,980 data points, identical/,
     );
+    // the stream name the backtest printed ("stored in bt-<runId>") names the run too
+    const byStream = await tk('replay', 'verify', `bt-${runId}`);
+    expect(byStream.code).toBe(0);
+    expect(byStream.stdout).toBe(ok.stdout);
     const audit = await tk('audit', 'export', '--account', `bt-${runId}`, '--out', join(dir, 'audit.jsonl'));
     expect(audit.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(dir, 'audit.jsonl.manifest.json'), 'utf8'));

@@ -53,14 +53,18 @@ export function registerAuditCommands(program: Command): void {
       ) => {
         if (o.format !== 'jsonl' && o.format !== 'csv')
           throw new ConfigError(`--format: "${o.format}" is not a format`, 'use jsonl or csv');
+        const from = o.from ? parseTime(o.from, '--from') : undefined;
+        const to = o.to ? parseTime(o.to, '--to') : undefined;
+        if (from !== undefined && to !== undefined && to <= from)
+          throw new ConfigError(`--to ${o.to} is not after --from ${o.from}`);
         await withContext(globalFlags(command), async ({ store }) => {
           const manifest = await exportAudit(store, {
             account: o.account,
             format: o.format as 'jsonl' | 'csv',
             out: o.out,
             kernelVersion: KERNEL_VERSION,
-            ...(o.from ? { from: parseTime(o.from, '--from') } : {}),
-            ...(o.to ? { to: parseTime(o.to, '--to') } : {}),
+            ...(from !== undefined ? { from } : {}),
+            ...(to !== undefined ? { to } : {}),
             ...(o.input ? { inputStreams: o.input } : {}),
           });
           if (o.json) return printJson(manifest);
@@ -81,7 +85,9 @@ export function registerAuditCommands(program: Command): void {
       if (o.json) printJson(result);
       else if (result.ok)
         console.log(
-          `ok: ${formatCount(result.records)} records, chain intact${result.manifestChecked ? ', manifest matches' : ' (no manifest found)'}`,
+          result.manifestChecked
+            ? `ok: ${formatCount(result.records)} records, chain intact, manifest matches`
+            : `ok: ${formatCount(result.records)} records, chain intact; but no manifest next to it (${file}.manifest.json), so records cut from the end or a file rewritten whole cannot be detected`,
         );
       else {
         console.log(

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ConfigError } from '../../domain/errors.js';
 import type { RecordedEvent } from '../../domain/events/envelope.js';
 import type { AllFilter } from '../../domain/ports/event-store.js';
 import { withContext } from '../context.js';
@@ -64,8 +65,23 @@ export function registerStoreCommands(program: Command): void {
         command: Command,
       ) => {
         const count = parsePositiveInt(options.count, '--count');
+        if (options.stream && options.prefix)
+          throw new ConfigError(
+            '--stream and --prefix: give one of them',
+            '--stream names one stream, --prefix a family',
+          );
         const flags: GlobalFlags = globalFlags(command);
-        await withContext(flags, async ({ store }) => {
+        await withContext(flags, async ({ store, catalogue }) => {
+          const known = catalogue.types().map((d) => d.type);
+          for (const type of options.type ?? []) {
+            if (!known.includes(type)) {
+              const near = known.find((k) => k.toLowerCase() === type.toLowerCase());
+              throw new ConfigError(
+                `--type ${type}: no such event type`,
+                near ? `did you mean ${near}?` : `the types are ${[...known].sort().join(', ')}`,
+              );
+            }
+          }
           const filter: AllFilter = {};
           if (options.type) filter.types = options.type;
           if (options.prefix) filter.streamPrefixes = [options.prefix];

@@ -45,7 +45,7 @@ export async function auditStreams(
   if (!found) {
     throw new ConfigError(
       `no account stream named ${account}`,
-      'list accounts with `tradekernel store stats` (bt-*, paper-*, live-*)',
+      '`tradekernel store tail --type RunStarted -n 100` lists the accounts (bt-*, paper-*, live-*)',
     );
   }
   streams.add(`control-${account}`);

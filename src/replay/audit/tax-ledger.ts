@@ -1,3 +1,4 @@
+import { ConfigError } from '../../domain/errors.js';
 import type { RecordedEvent } from '../../domain/events/envelope.js';
 import type { OrderFilledData } from '../../domain/orders/events.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
@@ -43,6 +44,12 @@ export async function taxLedger(
   method: LotMethod,
   year?: number,
 ): Promise<TaxLedger> {
+  if ((await store.streamRevision(account)) < 0) {
+    throw new ConfigError(
+      `no account stream named ${account}`,
+      '`tradekernel store tail --type RunStarted -n 100` lists the accounts (bt-*, paper-*, live-*)',
+    );
+  }
   const events: RecordedEvent[] = [];
   for await (const e of store.readStream(account)) if (e.type === 'OrderFilled') events.push(e);
   const all = disposals(fillsOf(events), method);

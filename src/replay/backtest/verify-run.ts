@@ -50,11 +50,14 @@ export async function verifyRun(
   runId: string,
   options: { kernelVersion: string; readVia?: 'bulk' | 'port' },
 ): Promise<VerifyResult> {
+  // the run id, or the stream name the backtest printed ("stored in bt-<runId>")
+  if (runId.startsWith('bt-') && (await store.streamRevision(backtestAccount(runId))) < 0)
+    runId = runId.slice(3);
   const account = backtestAccount(runId);
   if ((await store.streamRevision(account)) < 0) {
     throw new ConfigError(
       `no run ${runId}: there is no stream ${account}`,
-      'list runs with `tradekernel store stats`',
+      '`tradekernel store tail --type RunStarted --prefix bt- -n 100` lists the runs (bt-<runId>)',
     );
   }
   const stored: NewEvent[] = [];
