@@ -12,7 +12,7 @@ import type { EventStore } from '../../src/domain/ports/event-store.js';
 export interface Backend {
   name: 'pglite' | 'postgres' | 'esdb';
   skipReason: string | null;
-  /** Event ids unique across the whole log (EventStoreDB only guarantees it per stream). */
+  /** Event ids unique across the whole log (on EventStoreDB the adapter checks an append only against the stream's recent events). */
   uniqueIdsAcrossStreams: boolean;
   /** SQL access for tests that look under the hood (PGlite and PostgreSQL only). */
   sql: boolean;
