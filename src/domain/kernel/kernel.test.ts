@@ -211,6 +211,60 @@ describe('halts', () => {
       rule: 'lossLimits',
     });
   });
+
+  describe('two symbols closing together are marked once, with both candles in', () => {
+    // 40% of equity in each; in the hour closing at at(3) one falls 13% and the other rises
+    // 13%: the account is where it was. Halfway through (one candle in, the other not yet)
+    // it would look 5.2% down, or 5.2% up.
+    const ETH = 'ETH/USDT';
+    const play = (moves: { btc: number; eth: number }) => {
+      const kernel = testKernel({
+        symbols: [BTC, ETH],
+        risk: riskWith(0.4, { lossLimits: { enabled: true, daily: 0.05, weekly: null, monthly: null } }),
+        strategies: [scriptedStrategy({ [at(0)]: 'long' })],
+      });
+      const both = (i: number, btc: number, eth: number) => [
+        candleEvent(BTC, bar(i, btc, btc, btc, btc)),
+        candleEvent(ETH, bar(i, eth, eth, eth, eth)),
+      ];
+      const out = run(kernel, [...both(0, 100, 10), ...both(1, 100, 10), ...both(2, moves.btc, moves.eth)]);
+      assertAllValid(out);
+      return { kernel, out };
+    };
+
+    it('a fall in one and a rise in the other is no daily loss', () => {
+      const { kernel, out } = play({ btc: 87, eth: 11.3 });
+      expect(kernel.openPositions()).toHaveLength(2);
+      expect(ofType(out, 'TradingHalted')).toEqual([]);
+    });
+
+    it('nor a peak the account never had', () => {
+      const { kernel } = play({ btc: 113, eth: 8.7 });
+      expect(kernel.status().peakEquity).toBeLessThan(10_001);
+    });
+
+    it('a symbol in a gap is not waited for: the next close is marked without it', () => {
+      const kernel = testKernel({
+        symbols: [BTC, ETH],
+        risk: riskWith(0.4, { lossLimits: { enabled: true, daily: 0.05, weekly: null, monthly: null } }),
+        strategies: [scriptedStrategy({ [at(0)]: 'long' })],
+      });
+      const flat = (symbol: string, i: number, p: number) => candleEvent(symbol, bar(i, p, p, p, p));
+      // ETH's candles stop after candle 1; BTC falls 13% in candle 2 and stays there
+      const out = run(kernel, [
+        flat(BTC, 0, 100),
+        flat(ETH, 0, 10),
+        flat(BTC, 1, 100),
+        flat(ETH, 1, 10),
+        flat(BTC, 2, 87),
+        flat(BTC, 3, 87),
+      ]);
+      const halts = out.filter((e) => e.type === 'TradingHalted');
+      expect(halts.map((e) => [(e.data as TradingHaltedData).rule, e.metadata.occurredAt])).toEqual([
+        ['daily-loss-limit', at(4)],
+      ]);
+    });
+  });
 });
 
 describe('input order and ignored input', () => {

@@ -329,6 +329,11 @@ export class TradingKernel {
     }
     this.equityNow = equity;
     this.curve.record(c.closeTime, equity);
+    // The guard sees the account at this close only once every symbol's candle for it is in:
+    // halfway through, some positions would be marked at this close and some at the one
+    // before, an equity the account never had (a fall in one and a rise in another would
+    // halt it, or raise a peak that never was).
+    if (!this.closeComplete(c)) return;
     const breaches = this.guard.mark(c.closeTime, equity);
     if (breaches === null) return;
     for (const b of breaches) {
@@ -350,6 +355,23 @@ export class TradingKernel {
         candleId,
       );
     }
+  }
+
+  /**
+   * Whether no other symbol's candle for this close is still to come: each symbol trading
+   * alongside has had it, or is in a gap (it missed the close before too, so it cannot be
+   * waited for). Symbols that have not started yet hold nothing.
+   */
+  private closeComplete(c: CandleClosedData): boolean {
+    const step = c.closeTime - c.openTime;
+    const states = this.symbolStates;
+    for (let i = 0; i < states.length; i++) {
+      const o = states[i]!;
+      if (o.candles === 0) continue;
+      const lastClose = o.lastOpenTime + step;
+      if (lastClose < c.closeTime && lastClose >= c.closeTime - step) return false;
+    }
+    return true;
   }
 
   private onMarketRules(data: MarketRulesObservedData): void {
