@@ -31,6 +31,8 @@ const money = (n: number, quote: string) =>
 const pct = (n: number | null | undefined) =>
   n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : `${(n * 100).toFixed(2)} %`;
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+/** A price or quantity without binary noise (1538.8190249999998 → 1538.819025). */
+const figure = (n: number) => String(Number(n.toPrecision(12)));
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 
 function tradesIn(trades: readonly ClosedTrade[], from: number, to: number) {
@@ -41,7 +43,7 @@ function tradeTable(trades: readonly ClosedTrade[], quote: string): string {
   if (trades.length === 0) return '_none_\n';
   const rows = trades.map(
     (t) =>
-      `| ${t.symbol} | ${t.strategy ?? ''} | ${iso(t.entryTime)} | ${t.entryPrice} | ${iso(t.exitTime)} | ${t.exitPrice} | ${money(t.pnl, quote)} | ${t.exitReason} |`,
+      `| ${t.symbol} | ${t.strategy ?? ''} | ${iso(t.entryTime)} | ${figure(t.entryPrice)} | ${iso(t.exitTime)} | ${figure(t.exitPrice)} | ${money(t.pnl, quote)} | ${t.exitReason} |`,
   );
   return [
     '| symbol | strategy | entry | price | exit | price | P&L | reason |',
@@ -105,7 +107,7 @@ export function dailyReport(input: ReportInput): string {
           '|---|---|---|---|---|---|---|',
           ...positions.map(
             (p) =>
-              `| ${p.symbol} | ${p.strategy} | ${p.quantity} | ${p.entryPrice} | ${p.mark} | ${money(p.unrealisedPnl, quote)} | ${p.stopPrice ?? p.trailingStopPrice ?? '-'} |`,
+              `| ${p.symbol} | ${p.strategy} | ${figure(p.quantity)} | ${figure(p.entryPrice)} | ${figure(p.mark)} | ${money(p.unrealisedPnl, quote)} | ${(p.stopPrice ?? p.trailingStopPrice) === null ? '-' : figure((p.stopPrice ?? p.trailingStopPrice)!)} |`,
           ),
           '',
         ].join('\n'),
@@ -140,6 +142,12 @@ export function weeklyReport(input: ReportInput): string {
     byStrategy.set(key, s);
   }
   const sorted = [...week].sort((a, b) => b.pnl - a.pnl);
+  // a winner is never among the worst trades, nor a loser among the best
+  const best = sorted.filter((t) => t.pnl > 0).slice(0, 5);
+  const worst = sorted
+    .filter((t) => t.pnl < 0)
+    .reverse()
+    .slice(0, 5);
   return [
     `# tradekernel weekly deep dive — ${input.account} — week of ${day(input.from)}`,
     '',
@@ -160,9 +168,9 @@ export function weeklyReport(input: ReportInput): string {
         ].join('\n'),
     '## Best trades',
     '',
-    tradeTable(sorted.slice(0, 5), quote),
+    tradeTable(best, quote),
     '## Worst trades',
     '',
-    tradeTable(sorted.slice(-5).reverse(), quote),
+    tradeTable(worst, quote),
   ].join('\n');
 }

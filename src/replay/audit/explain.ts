@@ -171,23 +171,29 @@ export function describeEvent(e: RecordedEvent): string[] {
     }
     case 'OrderSubmitted': {
       const o = d as unknown as OrderSubmittedData;
-      const price = o.limitPrice ? ` limit ${o.limitPrice}` : o.stopPrice ? ` stop ${o.stopPrice}` : '';
+      const price = o.limitPrice
+        ? ` limit ${fmt(o.limitPrice)}`
+        : o.stopPrice
+          ? ` stop ${fmt(o.stopPrice)}`
+          : '';
       return [
-        `Order    ${o.clientOrderId} ${o.side} ${o.type} ${fmt(o.quantity)} ${o.symbol}${price} (${o.reason}, decided at ${o.referencePrice})`,
+        `Order    ${o.clientOrderId} ${o.side} ${o.type} ${fmt(o.quantity)} ${o.symbol}${price} (${o.reason}, decided at ${fmt(o.referencePrice)})`,
       ];
     }
     case 'OrderFilled': {
       const f = d as unknown as OrderFilledData;
       return [
-        `Fill     #${f.fillNumber} ${fmt(f.quantity)} @ ${fmt(f.price)} = ${fmt(f.notional)} ${f.feeCurrency}; fee ${fmt(f.fee)} ${f.feeCurrency} (${f.liquidity}); slippage ${fmt(f.slippageBps, 4)} bps = ${fmt(f.slippageQuote)} from ${f.referencePrice}`,
+        `Fill     #${f.fillNumber} ${fmt(f.quantity)} @ ${fmt(f.price)} = ${fmt(f.notional)} ${f.feeCurrency}; fee ${fmt(f.fee)} ${f.feeCurrency} (${f.liquidity}); slippage ${fmt(f.slippageBps, 4)} bps = ${fmt(f.slippageQuote)} from ${fmt(f.referencePrice)}`,
       ];
     }
     case 'StopTriggered':
-      return [`Trigger  ${d.kind} at ${d.triggerPrice}${d.gap ? ' (the candle gapped through it)' : ''}`];
+      return [
+        `Trigger  ${d.kind} at ${fmt(d.triggerPrice as number | null)}${d.gap ? ' (the candle gapped through it)' : ''}`,
+      ];
     case 'PositionOpened': {
       const p = d as unknown as PositionOpenedData;
       return [
-        `Opened   ${p.symbol} ${fmt(p.quantity)} @ ${p.entryPrice}; stop ${fmt(p.stopPrice)}, take-profit ${fmt(p.takeProfitPrice)}`,
+        `Opened   ${p.symbol} ${fmt(p.quantity)} @ ${fmt(p.entryPrice)}; stop ${fmt(p.stopPrice)}, take-profit ${fmt(p.takeProfitPrice)}`,
       ];
     }
     case 'PositionClosed': {
