@@ -177,6 +177,9 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
       clock = o.clock ?? new VirtualClock(range.first + step + config.settleDelayMs, o.speed);
     } else {
       source = await openCcxtCandleSource({
+        // the service retries a symbol's fetch itself (fetchAttempts, market-feed.ts): one
+        // attempt per call here, or an unreachable exchange took fetchAttempts x 5 tries
+        retry: { attempts: 1 },
         ...o.ccxt,
         exchange: config.exchange,
         ...(config.exchangeApiUrl ? { apiUrl: config.exchangeApiUrl } : {}),
