@@ -14,6 +14,7 @@ import {
   type CandleConflict,
   CandleConflictError,
   CandlesBeforeStreamEndError,
+  LongGapError,
 } from '../domain/market/stream-errors.js';
 import { timeframeMs } from '../domain/market/timeframe.js';
 import type { EventStore } from '../domain/ports/event-store.js';
@@ -48,6 +49,8 @@ export interface AddOptions {
   source: string;
   /** called once every new event of these candles is stored */
   onStored?: () => void;
+  /** refuse (LongGapError) a gap in front of the new candles longer than this, in ms */
+  maxGapMs?: number;
 }
 
 export interface AddResult {
@@ -166,6 +169,9 @@ export class MarketStreamWriter {
     if (overlap.length > 0) present = await this.checkStored(overlap, options.source);
 
     const gaps = findGaps(fresh, this.key.timeframe, last === undefined ? {} : { after: last });
+    const step = timeframeMs(this.key.timeframe);
+    const long = gaps.find((g) => g.to - g.from + step > (options.maxGapMs ?? Number.POSITIVE_INFINITY));
+    if (long) throw new LongGapError(options.source, this.stream, long, options.maxGapMs!);
     if (fresh.length === 0) {
       options.onStored?.();
       return { added: 0, present, gaps };

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { klineRowsFromFreqtrade, startFakeBinance } from './fake-binance.js';
-import { FREQTRADE_OUTAGE, fixture, KLINES_2021, KLINES_MAY19, OHLCV_1H, TempDir } from './support.js';
+import {
+  FREQTRADE_OUTAGE,
+  fixture,
+  fixtureLines,
+  KLINES_2021,
+  KLINES_MAY19,
+  OHLCV_1H,
+  TempDir,
+} from './support.js';
 
 describe('tradekernel data (CLI)', () => {
   let data: TempDir;
@@ -118,6 +126,27 @@ describe('tradekernel data (CLI)', () => {
     expect((await tk('gaps', '--symbol', 'btc-usdt', '--timeframe', '1h')).stdout).toMatch(
       /2018-02-08T01:00Z\s+2018-02-09T09:00Z\s+33/,
     );
+  });
+
+  it('refuses a gap longer than a week (files left out) unless --accept-gaps', async () => {
+    // the same 48 hours twice: once as they are, once 30 days later (a month of files left out)
+    const [header, ...rows] = fixtureLines(OHLCV_1H);
+    const later = rows.map((row) => {
+      const [time, ...rest] = row.split(',');
+      return [Number(time) + 30 * 24 * 3_600_000, ...rest].join(',');
+    });
+    const first = files.write('BTCUSDT_1h-a.csv', [header, ...rows].join('\n'));
+    const second = files.write('BTCUSDT_1h-b.csv', [header, ...later].join('\n'));
+    expect((await tk('import', first)).code).toBe(0);
+    const refused = await tk('import', second);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/672 candles missing .* longer than 7d: more like files left out/);
+    expect(refused.stderr).toContain('--accept-gaps');
+    const listed = JSON.parse((await tk('list', '--json')).stdout);
+    expect(listed[0]).toMatchObject({ candles: 48, gaps: 0 });
+    const accepted = await tk('import', second, '--accept-gaps');
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toContain('1 gap recorded (672 missing candles)');
   });
 
   it('explains missing flags and refused files, exiting 1', async () => {

@@ -286,12 +286,16 @@ for (const backend of backends.filter((b) => b.name !== 'esdb')) {
       const fromCsv = await importCandles(store, [KLINES_2021], { exchange });
       expect(fromCsv.files[0]).toMatchObject({ compression: 'none', new: 0, present: 180 });
 
-      const micro = await importCandles(store, [KLINES_2025], { exchange });
+      // 2021 → 2025 in one stream: a gap of four years, refused as files left out...
+      const refused = await importCandles(store, [KLINES_2025], { exchange });
+      expect(refused.error).toMatchObject({ code: 'long_gap' });
+      expect(refused.files[0]).toMatchObject({ status: 'refused', new: 0 });
+      // ...or recorded as the fact it is when asked for
+      const micro = await importCandles(store, [KLINES_2025], { exchange, acceptGaps: true });
       expect(micro.files[0]).toMatchObject({
         new: 120,
         first: '2025-03-01T00:00:00.000Z',
         last: '2025-03-01T01:59:00.000Z',
-        // 2021 → 2025 in one stream: a gap, recorded as the fact it is.
         gaps: [{ from: '2021-01-01T03:00:00.000Z', to: '2025-02-28T23:59:00.000Z' }],
       });
       const last = (await readMarket(store, stream())).at(-1)!;

@@ -32,6 +32,10 @@ export function registerDataCommands(program: Command): void {
     .option('--symbol <symbol>', 'market symbol, e.g. BTC/USDT (default: from the file name)')
     .option('--timeframe <tf>', 'candle timeframe, e.g. 1h (default: from the file name)')
     .option('--skip-invalid', 'import the valid rows of a file with invalid ones, and list the rest')
+    .option(
+      '--accept-gaps',
+      'record gaps longer than a week too (by default refused: files left out, most likely)',
+    )
     .option('--json', 'print the import report as JSON (docs/market-data.md)')
     .action(async (paths: string[], options: ImportFlags, command: Command) => {
       const plan = await planImport(paths, options);
@@ -40,6 +44,7 @@ export function registerDataCommands(program: Command): void {
         try {
           return await importPlanned(store, plan, {
             skipInvalid: options.skipInvalid === true,
+            acceptGaps: options.acceptGaps === true,
             onProgress: ({ filesDone }) => progress.update(filesDone),
           });
         } finally {
@@ -253,6 +258,7 @@ interface ImportFlags {
   symbol?: string;
   timeframe?: string;
   skipInvalid?: boolean;
+  acceptGaps?: boolean;
   json?: boolean;
 }
 

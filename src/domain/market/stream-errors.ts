@@ -76,6 +76,27 @@ export class CandlesBeforeStreamEndError extends TradekernelError {
   }
 }
 
+/**
+ * A gap far longer than any exchange outage: files left out of an import, most likely. A
+ * recorded gap is permanent (a market stream grows only at its end), so it is not recorded
+ * unless asked for.
+ */
+export class LongGapError extends TradekernelError {
+  constructor(
+    readonly source: string,
+    readonly stream: string,
+    readonly gap: { from: number; to: number; missing: number },
+    readonly limitMs: number,
+  ) {
+    super(
+      `${source}: ${gap.missing} candles missing in ${stream} from ${describeTime(gap.from)} to ${describeTime(gap.to)}, ` +
+        `longer than ${formatDuration(limitMs)}: more like files left out than an exchange outage; nothing of it was imported`,
+      'long_gap',
+      'import the missing files first (a recorded gap can never be filled), or pass --accept-gaps if the market really had no trading then',
+    );
+  }
+}
+
 /** A source whose candles are mostly spaced by another timeframe than the one given. */
 export class TimeframeMismatchError extends TradekernelError {
   constructor(
