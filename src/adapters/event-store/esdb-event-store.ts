@@ -42,6 +42,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../domain/ports/event-store.js';
+import { expectedRevisionHolds } from '../../domain/ports/event-store.js';
 import { redactUrl } from '../sql/database.js';
 import { readCandleRangeViaStream } from './candle-range-via-stream.js';
 
@@ -199,12 +200,8 @@ export class EsdbEventStore implements EventStore {
   /** An empty batch writes nothing, but still checks the expected revision (as the SQL store does). */
   private async appendNothing(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
     const actual = await this.streamRevision(stream);
-    const ok =
-      expected === 'any' ||
-      (expected === 'no_stream' && actual === -1) ||
-      (expected === 'stream_exists' && actual >= 0) ||
-      expected === actual;
-    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+    if (!expectedRevisionHolds(expected, actual))
+      throw new WrongExpectedRevisionError(stream, expected, actual);
     return { nextExpectedRevision: actual, position: await this.headPosition(), written: false };
   }
 

@@ -21,6 +21,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../domain/ports/event-store.js';
+import { expectedRevisionHolds } from '../../domain/ports/event-store.js';
 import { copyIn, copyInBlob, copyOut } from '../sql/copy.js';
 import type { SqlDatabase } from '../sql/database.js';
 import { migrate } from '../sql/migrations.js';
@@ -274,12 +275,8 @@ export class PostgresEventStore implements EventStore {
 
   private async appendNothing(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
     const actual = await this.streamRevision(stream);
-    const ok =
-      expected === 'any' ||
-      (expected === 'no_stream' && actual === -1) ||
-      (expected === 'stream_exists' && actual >= 0) ||
-      expected === actual;
-    if (!ok) throw new WrongExpectedRevisionError(stream, expected, actual);
+    if (!expectedRevisionHolds(expected, actual))
+      throw new WrongExpectedRevisionError(stream, expected, actual);
     return { nextExpectedRevision: actual, position: await this.headPosition(), written: false };
   }
 

@@ -14,6 +14,16 @@ import type { CandleColumns } from '../market/candle.js';
  */
 export type ExpectedRevision = ExpectedRevisionText;
 
+/** Whether a stream whose last revision is `actual` (-1: no stream) meets `expected`. */
+export function expectedRevisionHolds(expected: ExpectedRevision, actual: number): boolean {
+  return (
+    expected === 'any' ||
+    (expected === 'no_stream' && actual === -1) ||
+    (expected === 'stream_exists' && actual >= 0) ||
+    expected === actual
+  );
+}
+
 export interface AppendResult {
   /** Revision of the last event of the stream after the append (use as the next expected). */
   nextExpectedRevision: number;
