@@ -782,9 +782,14 @@ function stressJson(results: readonly StressRun[], m: Market) {
   };
 }
 
+const perSymbol = (symbol: string, figure: string, symbols: number) =>
+  symbols > 1 ? `${symbol.split('/')[0]} ${figure}` : figure;
+
 function printStress(results: readonly StressRun[], m: Market): void {
   console.log(
-    `stress ${m.strategy} ${formatParams(results[0]?.params ?? {})} on ${m.symbols.join(',')} ${m.timeframe}`,
+    ['stress', m.strategy, formatParams(results[0]?.params ?? {}), 'on', m.symbols.join(','), m.timeframe]
+      .filter((part) => part !== '')
+      .join(' '),
   );
   console.log(
     formatTable(
@@ -796,8 +801,9 @@ function printStress(results: readonly StressRun[], m: Market): void {
         pct(r.metrics.maxDrawdown),
         fixed(r.metrics.sharpe),
         r.metrics.trades,
-        r.market.map((x) => pct(x.buyAndHold)).join(' '),
-        r.market.map((x) => pct(x.maxDrawdown)).join(' '),
+        // one figure per symbol, named when there are several
+        r.market.map((x) => perSymbol(x.symbol, pct(x.buyAndHold), r.market.length)).join(' '),
+        r.market.map((x) => perSymbol(x.symbol, pct(x.maxDrawdown), r.market.length)).join(' '),
       ]),
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
