@@ -245,6 +245,7 @@ export function validateServiceConfig(
     const ref = typeof s === 'string' ? { name: s, params: {} } : s;
     if (!isObject(ref) || typeof ref.name !== 'string')
       throw new ConfigError(`${at('strategies')}[${i}] must be a name or { "name": ..., "params": {...} }`);
+    onlyKeys(ref, ['name', 'params'], `${at('strategies')}[${i}]`);
     const params = (ref.params ?? {}) as Record<string, number>;
     try {
       builtInStrategy(ref.name, params);

@@ -67,7 +67,7 @@ for (const backend of backends.filter((b) => b.sql)) {
       expect(res.statusCode).toBe(404);
       expect(res.json()).toMatchObject({
         status: 404,
-        detail: `no account ${account}: /v1/accounts lists them`,
+        detail: `no trading account ${account} (paper-<name>): /v1/accounts lists them`,
       });
       expect(await f.store.streamRevision(`control-${account}`)).toBe(-1);
     });

@@ -183,7 +183,8 @@ describe.skipIf(backend.skipReason !== null)('fuzzed API input never gives a 5xx
 
   it('bodies, headers and accounts of control endpoints', async () => {
     seen.clear();
-    for (const account of ['main', 'acct-1', 'a.b:c_d']) await existingAccount(f.store, account);
+    for (const account of ['paper-main', 'paper-acct-1', 'paper-a.b:c_d'])
+      await existingAccount(f.store, account);
     const validBody = fc
       .record(
         {
@@ -220,7 +221,13 @@ describe.skipIf(backend.skipReason !== null)('fuzzed API input never gives a 5xx
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('pause', 'resume', 'kill-switch', 'liquidate', 'explode'),
-        fc.oneof({ arbitrary: fc.constantFrom('main', 'acct-1', 'a.b:c_d'), weight: 3 }, rawText),
+        fc.oneof(
+          {
+            arbitrary: fc.constantFrom('paper-main', 'paper-acct-1', 'paper-a.b:c_d', 'control-paper-main'),
+            weight: 3,
+          },
+          rawText,
+        ),
         body,
         fc.oneof(
           { arbitrary: fc.constant('application/json'), weight: 4 },

@@ -36,7 +36,7 @@ describe('tradekernel serve', () => {
       store,
       await candleEvents(BTC_1H, { exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1h' }, 500),
     );
-    await existingAccount(store, 'main');
+    await existingAccount(store, 'paper-main');
     await database.close();
 
     const stop = new AbortController();
@@ -70,7 +70,7 @@ describe('tradekernel serve', () => {
       // every projector that reads candles has applied all 500 (several projectors do)
       expect(projections.worker.applied).toBeGreaterThanOrEqual(500);
 
-      const paused = await fetch(`${url}/v1/accounts/main/pause`, {
+      const paused = await fetch(`${url}/v1/accounts/paper-main/pause`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ reason: 'serve test' }),

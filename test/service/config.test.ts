@@ -66,6 +66,9 @@ describe('service config', () => {
     expect(error({ reports: { dailyHour: 6 } })).toMatch(/"reports": unknown key "dailyHour"/);
     expect(error({ smtp: { ...smtp, pasword: 'x' } })).toMatch(/"smtp": unknown key "pasword"/);
     expect(error({ smtp: { ...smtp, user: 5 } })).toMatch(/"smtp"\.user must be a user name/);
+    expect(error({ strategies: [{ name: 'ema-cross', parms: { fast: 5 } }] })).toMatch(
+      /"strategies"\[0\]: unknown key "parms".*name, params/,
+    );
     // the right types still read as given
     const c = validateServiceConfig(
       { smtp: { ...smtp, secure: true }, api: { enabled: false, port: 9090 }, reports: { weekly: false } },

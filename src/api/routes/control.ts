@@ -130,9 +130,10 @@ export const controlModule: ApiModule = {
         },
         async (request, reply) => {
           const { account } = request.params;
-          // a typo would record an action that no service ever takes
-          if ((await deps.store.streamRevision(account)) < 0)
-            throw notFound(`no account ${account}: /v1/accounts lists them`);
+          // a typo, or a stream that is no trading account, would record an action that no
+          // service ever takes
+          if (!/^(paper|live)-/.test(account) || (await deps.store.streamRevision(account)) < 0)
+            throw notFound(`no trading account ${account} (paper-<name>): /v1/accounts lists them`);
           const data: ControlActionData = {
             account,
             actor: request.body.actor ?? DEFAULT_ACTOR,

@@ -122,6 +122,11 @@ describe('fills', () => {
     sell.status = 'submitted';
     recordFill(sell, 0.3, { amountStep: 0.001, amountDecimals: 3 });
     expect(sell).toMatchObject({ status: 'filled', remainingQuantity: 0 });
+    // a rest truly off the grid (the step grew while the order worked) keeps its quantity
+    const coarse = createOrder({ ...terms, quantity: 49.504 });
+    coarse.status = 'submitted';
+    recordFill(coarse, 30, { amountStep: 0.01, amountDecimals: 2 });
+    expect(coarse.remainingQuantity).toBeCloseTo(19.504, 12);
     // without the grid the residue is what binary subtraction leaves
     const plain = createOrder({ ...terms, quantity: 0.1 + 0.2 });
     plain.status = 'submitted';

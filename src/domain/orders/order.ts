@@ -146,9 +146,9 @@ export function transition(order: Order, to: OrderStatus): void {
 
 /**
  * Records a fill of `quantity` (at most what remains). The order becomes filled when nothing
- * remains, partially-filled otherwise. With the market's amount step, the rest is kept on the
- * grid: binary subtraction leaves residues (0.0004 - 4 x 0.0001 is 2.7e-20, not 0) that would
- * keep an order working for a dust fill one candle later.
+ * remains, partially-filled otherwise. With the market's amount step, a rest within a rounding
+ * residue of the grid is put on it: binary subtraction leaves residues (0.0004 - 4 x 0.0001 is
+ * 2.7e-20, not 0) that would keep an order working for a dust fill one candle later.
  */
 export function recordFill(order: Order, quantity: number, grid?: AmountGrid): void {
   if (!(quantity > 0 && quantity <= order.remainingQuantity)) {
@@ -157,7 +157,12 @@ export function recordFill(order: Order, quantity: number, grid?: AmountGrid): v
     );
   }
   let rest = order.remainingQuantity - quantity;
-  if (grid !== undefined) rest = roundToStep(rest, grid.amountStep, grid.amountDecimals);
+  if (grid !== undefined) {
+    // only a residue is snapped: a rest truly off the grid (the step changed while the order
+    // worked) keeps its exact quantity, or units would vanish or appear
+    const snapped = roundToStep(rest, grid.amountStep, grid.amountDecimals);
+    if (Math.abs(rest - snapped) <= grid.amountStep * 1e-9) rest = snapped;
+  }
   const complete = !(rest > 0);
   transition(order, complete ? 'filled' : 'partially-filled');
   order.filledQuantity += quantity;
