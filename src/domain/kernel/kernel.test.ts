@@ -161,7 +161,7 @@ describe('a control requested inside a candle takes effect from the next open', 
     expect(kernel.openPositions()[0]!.quantity).toBe(20);
   });
 
-  it('survives a snapshot while it waits, and a resume drops it', () => {
+  it('survives a snapshot while it waits, and a resume does not undo it', () => {
     const options = { risk: riskWith(0.3), strategies: [scriptedStrategy({ [at(0)]: 'long' })] };
     const setup = () => testKernel(options);
     const kernel = setup();
@@ -181,7 +181,9 @@ describe('a control requested inside a candle takes effect from the next open', 
     resumed.handle(controlEvent('LiquidationRequested', 'bt-test', halfPast(2)));
     resumed.handle(controlEvent('TradingResumed', 'bt-test', halfPast(2) + 1));
     run(resumed, candles(2, 2));
-    expect(resumed.openPositions()).toHaveLength(1);
+    // the sell requested before the resume still goes out at the next open
+    expect(resumed.closedTrades().map((t) => [t.exitReason, t.exitTime])).toEqual([['liquidation', at(3)]]);
+    expect(resumed.status().paused).toBe(false);
   });
 });
 
@@ -243,7 +245,7 @@ describe('halts', () => {
       expect(kernel.status().peakEquity).toBeLessThan(10_001);
     });
 
-    it('a symbol in a gap is not waited for: the next close is marked without it', () => {
+    it('a close still waiting for a symbol in a gap is marked when the next close begins', () => {
       const kernel = testKernel({
         symbols: [BTC, ETH],
         risk: riskWith(0.4, { lossLimits: { enabled: true, daily: 0.05, weekly: null, monthly: null } }),
@@ -260,9 +262,33 @@ describe('halts', () => {
         flat(BTC, 3, 87),
       ]);
       const halts = out.filter((e) => e.type === 'TradingHalted');
+      // the close at at(3): ETH's candle never came; taken as BTC's next candle begins
       expect(halts.map((e) => [(e.data as TradingHaltedData).rule, e.metadata.occurredAt])).toEqual([
-        ['daily-loss-limit', at(4)],
+        ['daily-loss-limit', at(3)],
       ]);
+    });
+
+    it('symbols that trade in turns (each skips the other hour) are marked every close, one late', () => {
+      const kernel = testKernel({
+        symbols: [BTC, ETH],
+        risk: riskWith(0.4, {
+          lossLimits: { enabled: false, daily: null, weekly: null, monthly: null },
+          drawdown: { enabled: true, reduceAt: 0.5, reduceFactor: 0.5, haltAt: 0.1 },
+        }),
+        strategies: [scriptedStrategy({ [at(0)]: 'long', [at(1)]: 'long' })],
+      });
+      // BTC trades at even hours, ETH at odd ones; both slide 3% an hour from hour 2
+      const price = (i: number, p0: number) => p0 * (i < 2 ? 1 : 0.97 ** (i - 1));
+      const events = Array.from({ length: 12 }, (_, i) => {
+        const [symbol, p0] = i % 2 === 0 ? [BTC, 100] : [ETH, 10];
+        const p = price(i, p0);
+        return candleEvent(symbol, bar(i, p, p, p, p));
+      });
+      const out = run(kernel, events);
+      assertAllValid(out);
+      expect(kernel.openPositions().length).toBeGreaterThan(0);
+      expect(ofType<TradingHaltedData>(out, 'TradingHalted').map((h) => h.rule)).toEqual(['drawdown']);
+      expect(kernel.status().drawdown).toBeGreaterThan(0.1);
     });
   });
 });

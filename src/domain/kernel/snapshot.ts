@@ -47,6 +47,8 @@ export interface KernelSnapshot {
   orderSequence: number;
   paused: boolean;
   killSwitch: boolean;
+  /** a close the equity guard has still to take (trading-kernel.ts markToClose) */
+  pendingMark: { time: number; candleId: string } | null;
   equity: number;
   portfolio: PortfolioSnapshot;
   guard: EquityGuardSnapshot;
@@ -73,6 +75,7 @@ export function readKernelSnapshot(value: unknown): KernelSnapshot {
     'orderSequence',
     'paused',
     'killSwitch',
+    'pendingMark',
     'equity',
     'portfolio',
     'guard',

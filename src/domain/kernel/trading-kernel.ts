@@ -157,6 +157,13 @@ export class TradingKernel {
   private equityNow: number;
   private paused = false;
   private killSwitch = false;
+  /**
+   * A close the equity guard has not taken yet because another symbol's candle for it was
+   * still to come (see markToClose), with the candle that left it; taken before anything later.
+   */
+  private pendingMark: { time: number; candleId: string } | null = null;
+  /** close time of the candle before this one of the symbol being handled; -Infinity for its first */
+  private previousClose = Number.NEGATIVE_INFINITY;
   /** base units the current candle can still fill (contract §6); set per candle */
   private capacity = 0;
 
@@ -281,7 +288,11 @@ export class TradingKernel {
         'merge the market streams by candle close time before handing them to the kernel',
       );
     }
+    const pendingMark = this.pendingMark;
+    if (pendingMark !== null && c.closeTime > pendingMark.time) this.markGuard(pendingMark);
     this.clock = c.closeTime;
+    this.previousClose =
+      s.candles === 0 ? Number.NEGATIVE_INFINITY : s.lastOpenTime + (c.closeTime - c.openTime);
     s.lastOpenTime = c.openTime;
     s.candles++;
 
@@ -332,14 +343,22 @@ export class TradingKernel {
     // The guard sees the account at this close only once every symbol's candle for it is in:
     // halfway through, some positions would be marked at this close and some at the one
     // before, an equity the account never had (a fall in one and a rise in another would
-    // halt it, or raise a peak that never was).
-    if (!this.closeComplete(c)) return;
-    const breaches = this.guard.mark(c.closeTime, equity);
+    // halt it, or raise a peak that never was). A close still waiting for a candle is taken
+    // when anything later arrives, so every close is marked once, at most one candle late.
+    const mark = { time: c.closeTime, candleId };
+    if (this.closeComplete(c)) this.markGuard(mark);
+    else this.pendingMark = mark;
+  }
+
+  /** The equity guard takes a close with the equity as it stands: halts come out of it. */
+  private markGuard(mark: { time: number; candleId: string }): void {
+    this.pendingMark = null;
+    const breaches = this.guard.mark(mark.time, this.equityNow);
     if (breaches === null) return;
     for (const b of breaches) {
       this.emitter.emit(
         TradingHalted,
-        `${b.rule}|${c.closeTime}`,
+        `${b.rule}|${mark.time}`,
         {
           account: this.context.accountId,
           rule: b.rule,
@@ -350,17 +369,18 @@ export class TradingKernel {
           limit: b.limit,
           until: b.until,
         },
-        c.closeTime,
-        candleId,
-        candleId,
+        mark.time,
+        mark.candleId,
+        mark.candleId,
       );
     }
   }
 
   /**
-   * Whether no other symbol's candle for this close is still to come: each symbol trading
-   * alongside has had it, or is in a gap (it missed the close before too, so it cannot be
-   * waited for). Symbols that have not started yet hold nothing.
+   * Whether no other symbol's candle for this close is still to come. A symbol is awaited when
+   * its last candle closed at or after this symbol's previous close but before this close: it
+   * kept pace so far. One that fell behind earlier (a gap of its own) is not; symbols that have
+   * not started hold nothing.
    */
   private closeComplete(c: CandleClosedData): boolean {
     const step = c.closeTime - c.openTime;
@@ -369,7 +389,7 @@ export class TradingKernel {
       const o = states[i]!;
       if (o.candles === 0) continue;
       const lastClose = o.lastOpenTime + step;
-      if (lastClose < c.closeTime && lastClose >= c.closeTime - step) return false;
+      if (lastClose < c.closeTime && lastClose >= this.previousClose) return false;
     }
     return true;
   }
@@ -1058,6 +1078,10 @@ export class TradingKernel {
     const data = event.data as ControlActionData;
     if (data.account !== this.context.accountId) return;
     const time = Math.max(this.clock, event.metadata.occurredAt);
+    // every candle of a close before the control's time is in (controls come after the candles
+    // closing at or before them): the guard takes that close first
+    const pendingMark = this.pendingMark;
+    if (pendingMark !== null && event.metadata.occurredAt >= pendingMark.time) this.markGuard(pendingMark);
     switch (event.type) {
       case 'TradingPaused':
         this.paused = true;
@@ -1066,7 +1090,7 @@ export class TradingKernel {
         this.paused = false;
         this.killSwitch = false;
         this.guard.resume();
-        for (const s of this.symbolStates) s.pendingControls = [];
+        // what was requested before stays done: a liquidation still sells at its next open
         return;
       case 'KillSwitchEngaged':
       case 'LiquidationRequested': {
@@ -1130,6 +1154,7 @@ export class TradingKernel {
       orderSequence: this.orderSequence,
       paused: this.paused,
       killSwitch: this.killSwitch,
+      pendingMark: this.pendingMark === null ? null : { ...this.pendingMark },
       equity: this.equityNow,
       portfolio: this.portfolio.snapshot(),
       guard: this.guard.snapshot(),
@@ -1181,6 +1206,7 @@ export class TradingKernel {
     kernel.orderSequence = saved.orderSequence;
     kernel.paused = saved.paused;
     kernel.killSwitch = saved.killSwitch;
+    kernel.pendingMark = saved.pendingMark === null ? null : { ...saved.pendingMark };
     kernel.equityNow = saved.equity;
     kernel.portfolio = Portfolio.restore(saved.portfolio);
     kernel.guard = EquityGuard.restore(config.risk.rules, saved.guard);

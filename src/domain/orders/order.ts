@@ -161,7 +161,8 @@ export function recordFill(order: Order, quantity: number, grid?: AmountGrid): v
     // only a residue is snapped: a rest truly off the grid (the step changed while the order
     // worked) keeps its exact quantity, or units would vanish or appear
     const snapped = roundToStep(rest, grid.amountStep, grid.amountDecimals);
-    if (Math.abs(rest - snapped) <= grid.amountStep * 1e-9) rest = snapped;
+    const residue = Math.max(grid.amountStep * 1e-6, order.quantity * 1e-12); // ulps, far below a step
+    if (Math.abs(rest - snapped) <= residue) rest = snapped;
   }
   const complete = !(rest > 0);
   transition(order, complete ? 'filled' : 'partially-filled');
