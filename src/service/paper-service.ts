@@ -414,9 +414,11 @@ export class PaperTradingService {
     // (a decision is stamped no earlier than the open of the candle that made it: a candle
     // closing after the latest stamp + one step cannot have made a recorded decision)
     let lastRecorded = restored?.watermark ?? Number.NEGATIVE_INFINITY;
-    for (const e of [...storedBefore, ...storedTail, ...controls]) {
+    for (const e of [...storedBefore, ...storedTail]) {
       lastRecorded = Math.max(lastRecorded, e.metadata.occurredAt + this.step);
     }
+    // a control copy is taken after every candle that closed at or before its time
+    for (const e of controls) lastRecorded = Math.max(lastRecorded, e.metadata.occurredAt);
     const staleBefore = this.o.clock.now() - config.maxDataAgeMs;
     let lastClose = this.watermark;
     for (const candle of candles) {
@@ -577,32 +579,44 @@ export class PaperTradingService {
     const cycleId = deterministicId(now, this.account, 'cycle', now);
     const log = logger.child({ cycle: cycleId, account: this.account });
 
-    // 1. control actions from the API / CLI, taken in the order they were recorded
+    // 1. control actions from the API / CLI, in the order they were recorded. Each takes effect
+    // at its request time among this cycle's candles: after those that closed before it, before
+    // the rest (rebuild() puts the stored copies in the same place). Those requested before the
+    // last candle handled are taken now; the request time is read on the service's clock (a
+    // replay's virtual clock is years behind the wall clock the CLI stamps with).
     const batch: NewEvent[] = [];
     const decisions: NewEvent[] = [];
-    for (const c of await this.newControls()) {
-      const copy = this.controlCopy(
+    const controls = (await this.newControls()).map((c) => ({
+      original: c,
+      copy: this.controlCopy(
         c.type,
         c.data as Record<string, unknown>,
         c.id,
-        this.requestTime(c.metadata.occurredAt),
-      );
-      batch.push(copy);
-      this.noteControl(copy);
-      const out = this.kernel.handle(copy);
-      batch.push(...out);
-      decisions.push(...out);
-      log.info(
-        {
-          control: c.type,
-          actor: (c.data as { actor: string }).actor,
-          reason: (c.data as { reason: string }).reason,
-          causationId: c.id,
-          correlationId: copy.metadata.correlationId,
-        },
-        'control action taken',
-      );
-    }
+        Math.max(this.controlTime(), Math.min(c.metadata.occurredAt, now)),
+      ),
+    }));
+    let nextControl = 0;
+    const takeControlsUpTo = (time: number) => {
+      while (nextControl < controls.length && controls[nextControl]!.copy.metadata.occurredAt <= time) {
+        const { original: c, copy } = controls[nextControl++]!;
+        batch.push(copy);
+        this.noteControl(copy);
+        const out = this.kernel.handle(copy);
+        batch.push(...out);
+        decisions.push(...out);
+        log.info(
+          {
+            control: c.type,
+            actor: (c.data as { actor: string }).actor,
+            reason: (c.data as { reason: string }).reason,
+            causationId: c.id,
+            correlationId: copy.metadata.correlationId,
+          },
+          'control action taken',
+        );
+      }
+    };
+    takeControlsUpTo(this.controlTime());
 
     // 2. fetch the closed candles of every symbol
     const { fetched, failed } = await this.feed.fetchAll(now);
@@ -664,6 +678,7 @@ export class PaperTradingService {
     const watermark = Math.max(Math.min(this.feed.watermark(), now), this.watermark);
     let handled = 0;
     for (const candle of this.feed.takeUpTo(watermark)) {
+      takeControlsUpTo(candle.data.closeTime - 1);
       if (this.servicePaused && candle.data.closeTime >= staleBefore && !this.haltedSincePause) {
         const resume = this.controlCopy(
           'TradingResumed',
@@ -687,6 +702,7 @@ export class PaperTradingService {
         decisions.push(...out);
       }
     }
+    takeControlsUpTo(Number.POSITIVE_INFINITY);
     if (watermark > this.watermark) this.watermark = watermark;
     if (batch.length > 0) await this.appendAccount(batch);
     const decisionLatencyMs = performance.now() - fetchedAt;
@@ -765,20 +781,6 @@ export class PaperTradingService {
 
   private controlTime(): number {
     return Number.isFinite(this.watermark) ? this.watermark : this.from;
-  }
-
-  /**
-   * When an owner's control takes effect in the account: its request time, inside the candle
-   * this cycle takes first (the one after the watermark). The kernel then holds a liquidation or
-   * kill switch back until the next open after the request (what that candle's open traded had
-   * traded before it), and a restart that replays the account puts the control before the same
-   * candle as this cycle does. A request the cycle reaches late (the service was down, or the
-   * candle closed seconds ago) counts from the end of that candle: its close is the first price
-   * after the request the service can know.
-   */
-  private requestTime(requestedAt: number): number {
-    const base = this.controlTime();
-    return Math.min(Math.max(requestedAt, base), base + this.step - 1);
   }
 
   private controlCopy(

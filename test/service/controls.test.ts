@@ -151,6 +151,22 @@ async function scenario(store: StoreFlags, account: string, cliStoreArgs: string
   expect(afterLiquidation.some((e) => e.type === 'OrderSubmitted' && reasonOf(e).reason === 'entry')).toBe(
     false,
   );
+  // ...at the first open after the request, never at an open before it
+  const liquidationFills = afterLiquidation.filter(
+    (e) => e.type === 'OrderFilled' && reasonOf(e).reason === 'liquidation',
+  );
+  expect(liquidationFills.length).toBeGreaterThanOrEqual(positionsAtLiquidation);
+  for (const fill of liquidationFills) {
+    expect((fill.data as { candleOpenTime: number }).candleOpenTime).toBeGreaterThanOrEqual(
+      liquidate.metadata.occurredAt,
+    );
+  }
+  // and a restart re-derives the account exactly (it throws on any difference)
+  const again = await runService({
+    ...replayedService({ store, config, candles: data.dir, reportDir: join(root, `reports-${account}-2`) }),
+    mailer: null,
+  });
+  expect(again.reason).toBe('exhausted');
 
   // paused: signals keep coming, each refused by the 'paused' rule; no entry order
   const paused = between(pause!, kill);
