@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { TradekernelError } from '../domain/errors.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerBacktestCommands } from './commands/backtest.js';
@@ -27,7 +27,16 @@ export function buildProgram(): Command {
       'PostgreSQL URL for --store postgres and the read models [env DATABASE_URL]',
     )
     .option('--esdb-url <url>', 'EventStoreDB URL for --store esdb [env ESDB_URL]')
-    .showHelpAfterError('(run with --help for usage)')
+    // commander's own errors (a missing option, an unknown command) in the shape of every other
+    // error, and required options marked in every --help (both settings pass to subcommands)
+    .configureOutput({ outputError: (text, write) => write(`tradekernel: ${text.replace(/^error: /, '')}`) })
+    .configureHelp({
+      optionDescription(option) {
+        const text = Help.prototype.optionDescription.call(this, option);
+        return option.mandatory ? `${text} (required)` : text;
+      },
+    })
+    .showHelpAfterError('  hint: run the command with --help for its usage')
     .exitOverride();
   registerStoreCommands(program);
   registerProjectionCommands(program);

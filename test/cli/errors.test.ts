@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { TOKEN_ENV } from '../../src/api/auth.js';
 import { cli } from '../support/cli.js';
 
@@ -90,6 +90,30 @@ describe('tradekernel: user mistakes are not bugs', () => {
     const ledger = await cli('--data-dir', dir, 'audit', 'ledger', '--account', 'paper-nope');
     expect(ledger.code).toBe(1);
     expect(ledger.stderr).toContain('no account stream named paper-nope');
+  });
+
+  it("commander's own errors read like the others, and --help marks required options", async () => {
+    const err: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      err.push(String(chunk));
+      return true;
+    });
+    try {
+      const r = await cli('audit', 'export', '--account', 'paper-x');
+      expect(r.code).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(err.join('')).toBe(
+      "tradekernel: required option '--out <file>' not specified\n  hint: run the command with --help for its usage\n",
+    );
+    // (--help wraps long lines: compare with the white space collapsed)
+    const help = (await cli('audit', 'export', '--help')).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(
+      '--out <file> where to write; the manifest goes to <file>.manifest.json (required)',
+    );
+    expect(help).toContain('live-<name>) (required)');
+    expect(help).toContain('--json print the manifest as JSON -h');
   });
 
   it('--speed that is not a speed', async () => {
