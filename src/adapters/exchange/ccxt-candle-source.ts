@@ -40,12 +40,23 @@ export class ExchangeRequestError extends TradekernelError {
 
 type CcxtModule = typeof import('ccxt');
 
+/** The ccxt class of an exchange id, or undefined when ccxt does not know the id. */
+function exchangeClass(ccxt: CcxtModule, id: string): (new (config: object) => Exchange) | undefined {
+  const classes = ccxt.exchanges as unknown as Record<string, new (config: object) => Exchange>;
+  const ExchangeClass = Object.hasOwn(classes, id) ? classes[id] : undefined;
+  return typeof ExchangeClass === 'function' ? ExchangeClass : undefined;
+}
+
+/** Whether ccxt knows this exchange id (loads ccxt, ~0.7 s: for checks that run once). */
+export async function isCcxtExchange(id: string): Promise<boolean> {
+  return exchangeClass(await import('ccxt'), id) !== undefined;
+}
+
 export async function openCcxtCandleSource(options: CcxtCandleSourceOptions): Promise<CandleSource> {
   const ccxt: CcxtModule = await import('ccxt');
   const id = options.exchange;
-  const classes = ccxt.exchanges as unknown as Record<string, new (config: object) => Exchange>;
-  const ExchangeClass = Object.hasOwn(classes, id) ? classes[id] : undefined;
-  if (typeof ExchangeClass !== 'function') {
+  const ExchangeClass = exchangeClass(ccxt, id);
+  if (ExchangeClass === undefined) {
     throw new ConfigError(
       `--exchange "${id}" is not an exchange ccxt knows`,
       'use a ccxt exchange id, for example binance, kraken, okx, bybit, coinbase',

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { isCcxtExchange } from '../../adapters/exchange/ccxt-candle-source.js';
 import { ConfigError } from '../../domain/errors.js';
 import {
   CONFIG_FILE,
@@ -37,7 +38,7 @@ export function registerConfigCommands(program: Command): void {
     .description(`validate ${CONFIG_FILE} and the environment (secrets); names the key and the fix`)
     .option('--config <file>', 'the file to check', CONFIG_FILE)
     .option('--json', 'print the result (and the effective configuration) as JSON')
-    .action((o: { config: string; json?: boolean }) => {
+    .action(async (o: { config: string; json?: boolean }) => {
       try {
         if (!existsSync(o.config))
           throw new ConfigError(`${o.config}: no such file`, 'write one with `tradekernel init`');
@@ -45,6 +46,12 @@ export function registerConfigCommands(program: Command): void {
           parseConfigText(readFileSync(o.config, 'utf8'), o.config),
           o.config,
         );
+        // the service would only find out at its first live cycle
+        if (!(await isCcxtExchange(effective.exchange)))
+          throw new ConfigError(
+            `${o.config}: "exchange": "${effective.exchange}" is not an exchange ccxt knows`,
+            'use a ccxt exchange id, for example binance, kraken, okx, bybit, coinbase',
+          );
         const shown = {
           ...effective,
           smtp: effective.smtp
