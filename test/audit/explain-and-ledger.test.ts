@@ -137,6 +137,29 @@ describe('audit explain and ledger on a real kernel run', () => {
       'symbol,acquired_at,disposed_at,quantity,cost_basis,proceeds,fees,gain,buy_order,sell_order',
     );
     expect(lines.slice(1).reduce((s, l) => s + Number(l.split(',')[7]), 0)).toBeCloseTo(gain, 6);
+    // --json: the same disposals, with the quantities disposed of per symbol (never added across assets)
+    const json = await cli(
+      '--data-dir',
+      join(dir, 'data'),
+      'audit',
+      'ledger',
+      '--account',
+      ACCOUNT,
+      '--year',
+      '2024',
+      '--json',
+    );
+    expect(json.code).toBe(0);
+    const ledger = JSON.parse(json.stdout);
+    expect(ledger.disposals).toHaveLength(lines.length - 1);
+    const bySymbol: Record<string, number> = {};
+    for (const l of lines.slice(1)) {
+      const [symbol, , , quantity] = l.split(',');
+      bySymbol[symbol!] = (bySymbol[symbol!] ?? 0) + Number(quantity);
+    }
+    expect(Object.keys(ledger.totals.quantityBySymbol).sort()).toEqual(Object.keys(bySymbol).sort());
+    for (const [symbol, quantity] of Object.entries(bySymbol))
+      expect(ledger.totals.quantityBySymbol[symbol]).toBeCloseTo(quantity, 9);
     const explained = await cli(
       '--data-dir',
       join(dir, 'data'),

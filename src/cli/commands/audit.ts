@@ -123,12 +123,14 @@ export function registerAuditCommands(program: Command): void {
     .option('--year <year>', 'only disposals in this UTC calendar year (lots still carry across years)')
     .option('--method <method>', `lot matching: ${LOT_METHODS.join(', ')}`, 'fifo')
     .option('--format <format>', 'csv or json', 'csv')
+    .option('--json', 'the same as --format json')
     .option('--out <file>', 'write to a file instead of standard output')
     .action(
       async (
-        o: { account: string; year?: string; method: string; format: string; out?: string },
+        o: { account: string; year?: string; method: string; format: string; json?: boolean; out?: string },
         command: Command,
       ) => {
+        if (o.json) o.format = 'json';
         if (!LOT_METHODS.includes(o.method as LotMethod))
           throw new ConfigError(
             `--method: "${o.method}" is not a method`,

@@ -113,7 +113,8 @@ function pick(lots: readonly Lot[], method: LotMethod): number {
 
 export interface LedgerTotals {
   disposals: number;
-  quantity: number;
+  /** base units disposed of, per symbol (quantities of different assets do not add up) */
+  quantityBySymbol: Record<string, number>;
   costBasis: number;
   proceeds: number;
   fees: number;
@@ -123,14 +124,14 @@ export interface LedgerTotals {
 export function totals(rows: readonly Disposal[]): LedgerTotals {
   const t: LedgerTotals = {
     disposals: rows.length,
-    quantity: 0,
+    quantityBySymbol: {},
     costBasis: 0,
     proceeds: 0,
     fees: 0,
     gain: 0,
   };
   for (const r of rows) {
-    t.quantity += r.quantity;
+    t.quantityBySymbol[r.symbol] = (t.quantityBySymbol[r.symbol] ?? 0) + r.quantity;
     t.costBasis += r.costBasis;
     t.proceeds += r.proceeds;
     t.fees += r.fees;
