@@ -405,5 +405,7 @@ function printResample(report: ResampleReport): void {
           : ''),
     );
   }
-  console.log(`${formatCount(source.read)} ${source.timeframe} candles read from ${source.stream}`);
+  // a run that failed before reading anything has only its error to say
+  if (source.read > 0 || report.error === null)
+    console.log(`${formatCount(source.read)} ${source.timeframe} candles read from ${source.stream}`);
 }
