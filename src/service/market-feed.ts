@@ -54,6 +54,8 @@ export interface FeedOptions {
   retryDelayMs: (attempt: number) => number;
   /** counts every fetch attempt and failure (the soak's collection rate) */
   onAttempt?: (ok: boolean) => void;
+  /** the service is stopping: no more symbols are fetched, no retry waited for */
+  stop?: AbortSignal;
 }
 
 export class MarketFeed {
@@ -114,9 +116,12 @@ export class MarketFeed {
     const fetched = new Map<string, Candle[]>();
     const failed = new Map<string, unknown>();
     for (const f of this.feeds) {
+      // a symbol left out now is fetched by the next start (its candles wait in the exchange)
+      if (this.o.stop?.aborted) break;
       try {
         fetched.set(f.symbol, await this.fetchClosed(f, now));
       } catch (error) {
+        if (this.o.stop?.aborted) break;
         failed.set(f.symbol, error);
       }
     }
@@ -152,9 +157,10 @@ export class MarketFeed {
         return result;
       } catch (error) {
         this.o.onAttempt?.(false);
-        if (error instanceof ConfigError || attempt >= this.o.fetchAttempts) throw error;
+        if (error instanceof ConfigError || attempt >= this.o.fetchAttempts || this.o.stop?.aborted)
+          throw error;
         this.o.logger.warn({ attempt, err: (error as Error).message }, 'fetch failed; retrying');
-        await new Promise((r) => setTimeout(r, this.o.retryDelayMs(attempt)));
+        await abortableDelay(this.o.retryDelayMs(attempt), this.o.stop);
       }
     }
   }
@@ -239,4 +245,18 @@ export class MarketFeed {
     );
     return out;
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

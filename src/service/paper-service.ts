@@ -111,6 +111,8 @@ export interface ServiceOptions {
   snapshots?: SnapshotStore | null;
   /** cycles between snapshots (default 24: a day of hourly candles) */
   snapshotEvery?: number;
+  /** the service is stopping: a cycle fetches no more symbols and waits for no retry */
+  stop?: AbortSignal;
 }
 
 export interface Reconciliation {
@@ -338,6 +340,7 @@ export class PaperTradingService {
       fetchAttempts: config.fetchAttempts,
       retryDelayMs: this.o.retryDelayMs ?? ((attempt: number) => 2_000 * attempt),
       ...(this.o.hooks?.onFetchAttempt ? { onAttempt: this.o.hooks.onFetchAttempt } : {}),
+      ...(this.o.stop ? { stop: this.o.stop } : {}),
     };
   }
 

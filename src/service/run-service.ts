@@ -206,6 +206,7 @@ export async function runService(o: RunServiceOptions): Promise<RunServiceResult
       version: o.version,
       ...(from !== undefined ? { from } : {}),
       ...(o.retryDelayMs ? { retryDelayMs: o.retryDelayMs } : {}),
+      stop: o.signal,
       hooks: {
         onDecisions: async (events) => {
           decisions += events.length;
