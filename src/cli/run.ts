@@ -8,7 +8,7 @@ import { registerProjectionCommands } from './commands/projections.js';
 import { registerResearchCommands } from './commands/research.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerServeCommands } from './commands/serve.js';
-import { takeExitCode } from './commands/shared.js';
+import { ReportedError, takeExitCode } from './commands/shared.js';
 import { registerStoreCommands } from './commands/store.js';
 import { loadDotEnv } from './settings.js';
 import { KERNEL_VERSION } from './version.js';
@@ -60,6 +60,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof TradekernelError) {
+      // under --json the failure is JSON on stdout too, unless the command's report carried it
+      if (argv.includes('--json') && !(error instanceof ReportedError))
+        console.log(
+          JSON.stringify({ error: { code: error.code, message: error.message, hint: error.hint ?? null } }),
+        );
       console.error(`tradekernel: ${error.message}`);
       if (error.hint) console.error(`  hint: ${error.hint}`);
       return 1;

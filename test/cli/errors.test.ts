@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +114,25 @@ describe('tradekernel: user mistakes are not bugs', () => {
     );
     expect(help).toContain('live-<name>) (required)');
     expect(help).toContain('--json print the manifest as JSON -h');
+  });
+
+  it('under --json a failure is one JSON document on stdout too, whichever command', async () => {
+    const verify = await cli('--data-dir', dir, 'replay', 'verify', 'nope', '--json');
+    expect(verify.code).toBe(1);
+    expect(JSON.parse(verify.stdout)).toEqual({
+      error: { code: 'config', message: expect.stringContaining('no run nope'), hint: expect.any(String) },
+    });
+    // a command whose report carries the error prints the report alone
+    const file = join(dir, 'BTCUSDT_1h.csv');
+    writeFileSync(
+      file,
+      'timestamp,open,high,low,close,volume\n1609459200000,1,2,0.5,1.5,10\n1609462800000,1,0.5,2,1,10\n',
+    );
+    const imported = await cli('--data-dir', dir, 'data', 'import', file, '--json');
+    expect(imported.code).toBe(1);
+    const report = JSON.parse(imported.stdout);
+    expect(report.error).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+    expect(report.files).toHaveLength(1);
   });
 
   it('--speed that is not a speed', async () => {

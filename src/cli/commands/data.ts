@@ -1,20 +1,15 @@
 import type { Command } from 'commander';
 import { parseUtcDateTime } from '../../adapters/market-files/values.js';
-import { ConfigError, TradekernelError } from '../../domain/errors.js';
+import { ConfigError } from '../../domain/errors.js';
 import { type DownloadReport, downloadCandles } from '../../services/download-candles.js';
 import { type ImportReport, importPlanned, planImport } from '../../services/import-candles.js';
 import { listGaps, listMarkets } from '../../services/market-catalog.js';
-import {
-  type ErrorReport,
-  parseExchange,
-  parseSpotSymbol,
-  parseTimeframeOption,
-} from '../../services/market-report.js';
+import { parseExchange, parseSpotSymbol, parseTimeframeOption } from '../../services/market-report.js';
 import { type ResampleReport, resampleMarket } from '../../services/resample-market.js';
 import { withContext } from '../context.js';
 import { formatCount, formatTable, printJson } from '../output.js';
 import { ProgressBar } from '../progress.js';
-import { globalFlags, parsePositiveInt } from './shared.js';
+import { globalFlags, parsePositiveInt, ReportedError } from './shared.js';
 
 /** `tradekernel data ...`: market data into and out of the event log (docs/market-data.md). */
 export function registerDataCommands(program: Command): void {
@@ -289,12 +284,6 @@ interface GapsFlags {
 }
 
 /** An error the report already describes; the CLI prints its message and exits 1. */
-class ReportedError extends TradekernelError {
-  constructor(error: ErrorReport) {
-    super(error.message, error.code, error.hint ?? undefined);
-  }
-}
-
 function parseTimeOption(value: string, flag: string): number {
   const text = value.trim();
   const ms = /^\d{12,14}$/.test(text) ? Number(text) : parseUtcDateTime(text);

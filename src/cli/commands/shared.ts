@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError } from '../../domain/errors.js';
+import { ConfigError, TradekernelError } from '../../domain/errors.js';
 import type { StoreFlags } from '../settings.js';
 
 export type GlobalFlags = StoreFlags;
@@ -28,4 +28,11 @@ export function takeExitCode(): number {
   const code = reportedExitCode;
   reportedExitCode = 0;
   return code;
+}
+
+/** A failure the command has already printed in its report (its `error`): not printed again. */
+export class ReportedError extends TradekernelError {
+  constructor(error: { code: string; message: string; hint: string | null }) {
+    super(error.message, error.code, error.hint ?? undefined);
+  }
 }
