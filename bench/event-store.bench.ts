@@ -12,19 +12,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PostgresEventStore } from '../src/adapters/event-store/postgres-event-store.js';
-import { readMarketFile } from '../src/adapters/market-files/index.js';
 import { openPglite, openPostgres, type SqlDatabase } from '../src/adapters/sql/database.js';
 import { createCatalogue } from '../src/domain/catalogue.js';
-import { newEvent } from '../src/domain/events/catalogue.js';
-import type { NewEvent } from '../src/domain/events/envelope.js';
-import { deterministicId } from '../src/domain/events/ids.js';
 import type { Candle } from '../src/domain/market/candle.js';
-import { CandleClosed } from '../src/domain/market/events.js';
 import {
   ADMIN_URL,
-  klineFiles,
+  candleEvents,
   machine,
   median,
+  realCandles,
   report,
   scratchDatabase,
   serverCpu,
@@ -42,37 +38,6 @@ const { values } = parseArgs({
 const stores = values.store ?? ['pglite', 'postgres'];
 const total = Number(values.events);
 const runs = Number(values.runs);
-
-async function realCandles(count: number): Promise<Candle[]> {
-  const out: Candle[] = [];
-  for (const file of klineFiles()) {
-    out.push(...(await readMarketFile(file)).candles);
-    if (out.length >= count) break;
-  }
-  return out.slice(0, count);
-}
-
-function candleEvents(candles: Candle[], symbol: string): NewEvent[] {
-  return candles.map((c) =>
-    newEvent(
-      CandleClosed,
-      deterministicId(c.openTime, 'binance', symbol, '1m', c.openTime),
-      {
-        exchange: 'binance',
-        symbol,
-        timeframe: '1m',
-        openTime: c.openTime,
-        closeTime: c.openTime + 60_000,
-        ...pick(c),
-      },
-      { occurredAt: c.openTime + 60_000 },
-    ),
-  );
-}
-
-function pick(c: Candle) {
-  return { open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume };
-}
 
 interface Meter {
   /** CPU seconds the server has used for this store so far (null: not measurable, e.g. PGlite) */

@@ -3,6 +3,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { readMarketFile } from '../src/adapters/market-files/index.js';
+import { newEvent } from '../src/domain/events/catalogue.js';
+import type { NewEvent } from '../src/domain/events/envelope.js';
+import { deterministicId } from '../src/domain/events/ids.js';
+import type { Candle } from '../src/domain/market/candle.js';
+import { CandleClosed } from '../src/domain/market/events.js';
 
 /** Shared helpers for the benchmarks: machine notes, medians, scratch PostgreSQL databases. */
 
@@ -109,4 +115,37 @@ export function serverCpuDelta(before: Map<number, number>, after: Map<number, n
   let seconds = 0;
   for (const [pid, used] of after) seconds += used - (before.get(pid) ?? 0);
   return seconds;
+}
+
+/** The first `count` real BTC/USDT 1m candles of 2021 from the shared data. */
+export async function realCandles(count: number): Promise<Candle[]> {
+  const out: Candle[] = [];
+  for (const file of klineFiles()) {
+    out.push(...(await readMarketFile(file)).candles);
+    if (out.length >= count) break;
+  }
+  return out.slice(0, count);
+}
+
+/** Candle-sized events: `CandleClosed` of those candles as `symbol` on binance 1m. */
+export function candleEvents(candles: readonly Candle[], symbol: string): NewEvent[] {
+  return candles.map((c) =>
+    newEvent(
+      CandleClosed,
+      deterministicId(c.openTime, 'binance', symbol, '1m', c.openTime),
+      {
+        exchange: 'binance',
+        symbol,
+        timeframe: '1m',
+        openTime: c.openTime,
+        closeTime: c.openTime + 60_000,
+        open: c.open,
+        high: c.high,
+        low: c.low,
+        close: c.close,
+        volume: c.volume,
+      },
+      { occurredAt: c.openTime + 60_000 },
+    ),
+  );
 }

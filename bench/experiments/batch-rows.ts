@@ -14,18 +14,14 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
-import { readMarketFile } from '../../src/adapters/market-files/index.js';
 import { openPostgres } from '../../src/adapters/sql/database.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
-import { newEvent } from '../../src/domain/events/catalogue.js';
 import type { NewEvent } from '../../src/domain/events/envelope.js';
-import { deterministicId } from '../../src/domain/events/ids.js';
-import type { Candle } from '../../src/domain/market/candle.js';
-import { CandleClosed } from '../../src/domain/market/events.js';
 import {
   ADMIN_URL,
-  klineFiles,
+  candleEvents,
   median,
+  realCandles,
   report,
   scratchDatabase,
   serverCpu,
@@ -39,32 +35,8 @@ const total = Number(values.events);
 const runs = Number(values.runs);
 const BATCH = 1000;
 
-const candles: Candle[] = [];
-for (const file of klineFiles()) {
-  candles.push(...(await readMarketFile(file)).candles);
-  if (candles.length >= total) break;
-}
-candles.length = Math.min(candles.length, total);
-const events = (symbol: string): NewEvent[] =>
-  candles.map((c) =>
-    newEvent(
-      CandleClosed,
-      deterministicId(c.openTime, 'binance', symbol, '1m', c.openTime),
-      {
-        exchange: 'binance',
-        symbol,
-        timeframe: '1m',
-        openTime: c.openTime,
-        closeTime: c.openTime + 60_000,
-        open: c.open,
-        high: c.high,
-        low: c.low,
-        close: c.close,
-        volume: c.volume,
-      },
-      { occurredAt: c.openTime + 60_000 },
-    ),
-  );
+const candles = await realCandles(total);
+const events = (symbol: string) => candleEvents(candles, symbol);
 
 const scratch = await scratchDatabase('batchrows');
 if (!scratch) throw new Error(`no PostgreSQL server at ${ADMIN_URL}`);

@@ -17,7 +17,8 @@ export class AbortedError extends Error {
   }
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`; rejects with AbortedError as soon as `signal` aborts. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortedError());
     const timer = setTimeout(

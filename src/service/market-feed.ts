@@ -16,6 +16,7 @@ import type { CandleGap } from '../domain/market/gaps.js';
 import { type Timeframe, timeframeMs } from '../domain/market/timeframe.js';
 import type { CandleSource } from '../domain/ports/candle-source.js';
 import type { EventStore } from '../domain/ports/event-store.js';
+import { delay } from './clock.js';
 import type { MarketCursor } from './snapshots.js';
 
 export type CandleClosedEvent = NewEvent<'CandleClosed', CandleClosedData>;
@@ -160,7 +161,10 @@ export class MarketFeed {
         if (error instanceof ConfigError || attempt >= this.o.fetchAttempts || this.o.stop?.aborted)
           throw error;
         this.o.logger.warn({ attempt, err: (error as Error).message }, 'fetch failed; retrying');
-        await abortableDelay(this.o.retryDelayMs(attempt), this.o.stop);
+        // a stop ends the wait, and the fetch with this error
+        await delay(this.o.retryDelayMs(attempt), this.o.stop).catch(() => {
+          throw error;
+        });
       }
     }
   }
@@ -245,18 +249,4 @@ export class MarketFeed {
     );
     return out;
   }
-}
-
-/** Waits `ms`, or less when `signal` aborts. */
-function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

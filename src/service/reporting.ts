@@ -6,6 +6,7 @@
  */
 import type { NewEvent } from '../domain/events/envelope.js';
 import type { TradingKernel } from '../domain/kernel/trading-kernel.js';
+import { significant } from '../domain/numbers.js';
 import { computeMetrics } from '../domain/performance/metrics.js';
 import type { ClosedTrade } from '../domain/portfolio/position.js';
 
@@ -32,7 +33,7 @@ const pct = (n: number | null | undefined) =>
   n === null || n === undefined || !Number.isFinite(n) ? 'n/a' : `${(n * 100).toFixed(2)} %`;
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 /** A price or quantity without binary noise (1538.8190249999998 → 1538.819025). */
-const figure = (n: number) => String(Number(n.toPrecision(12)));
+const figure = (n: number) => String(significant(n, 12));
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 
 function tradesIn(trades: readonly ClosedTrade[], from: number, to: number) {

@@ -118,19 +118,9 @@ describe('audit explain and ledger on a real kernel run', () => {
     } finally {
       await database.close();
     }
+    const tk = (...args: string[]) => cli('--data-dir', join(dir, 'data'), ...args);
     const out = join(dir, 'ledger.csv');
-    const result = await cli(
-      '--data-dir',
-      join(dir, 'data'),
-      'audit',
-      'ledger',
-      '--account',
-      ACCOUNT,
-      '--year',
-      '2024',
-      '--out',
-      out,
-    );
+    const result = await tk('audit', 'ledger', '--account', ACCOUNT, '--year', '2024', '--out', out);
     expect(result.code).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     expect(lines[0]).toBe(
@@ -138,17 +128,7 @@ describe('audit explain and ledger on a real kernel run', () => {
     );
     expect(lines.slice(1).reduce((s, l) => s + Number(l.split(',')[7]), 0)).toBeCloseTo(gain, 6);
     // --json: the same disposals, with the quantities disposed of per symbol (never added across assets)
-    const json = await cli(
-      '--data-dir',
-      join(dir, 'data'),
-      'audit',
-      'ledger',
-      '--account',
-      ACCOUNT,
-      '--year',
-      '2024',
-      '--json',
-    );
+    const json = await tk('audit', 'ledger', '--account', ACCOUNT, '--year', '2024', '--json');
     expect(json.code).toBe(0);
     const ledger = JSON.parse(json.stdout);
     expect(ledger.disposals).toHaveLength(lines.length - 1);
@@ -160,25 +140,9 @@ describe('audit explain and ledger on a real kernel run', () => {
     expect(Object.keys(ledger.totals.quantityBySymbol).sort()).toEqual(Object.keys(bySymbol).sort());
     for (const [symbol, quantity] of Object.entries(bySymbol))
       expect(ledger.totals.quantityBySymbol[symbol]).toBeCloseTo(quantity, 9);
-    const explained = await cli(
-      '--data-dir',
-      join(dir, 'data'),
-      'audit',
-      'explain',
-      closed[0]!.positionId,
-      '--json',
-    );
+    const explained = await tk('audit', 'explain', closed[0]!.positionId, '--json');
     expect(JSON.parse(explained.stdout).entry[0].type).toBe('CandleClosed');
-    const bad = await cli(
-      '--data-dir',
-      join(dir, 'data'),
-      'audit',
-      'ledger',
-      '--account',
-      ACCOUNT,
-      '--method',
-      'avco',
-    );
+    const bad = await tk('audit', 'ledger', '--account', ACCOUNT, '--method', 'avco');
     expect(bad.stderr).toContain('--method: "avco" is not a method');
   });
 });

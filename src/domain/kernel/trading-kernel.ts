@@ -158,12 +158,14 @@ export class TradingKernel {
   private paused = false;
   private killSwitch = false;
   /**
-   * A close the equity guard has not taken yet because another symbol's candle for it was
-   * still to come (see markToClose), with the candle that left it; taken before anything later.
+   * The close the equity guard takes next (NaN: none), with the candle that made it: now, or,
+   * when another symbol's candle for it is still to come, before anything later (markToClose).
+   * Two fields, not an object: this is set on every candle.
    */
-  private pendingMark: { time: number; candleId: string } | null = null;
-  /** close time of the candle before this one of the symbol being handled; -Infinity for its first */
-  private previousClose = Number.NEGATIVE_INFINITY;
+  private markTime = Number.NaN;
+  private markCandleId = '';
+  /** open time of the candle before this one of the symbol being handled; -Infinity for its first */
+  private previousOpen = Number.NEGATIVE_INFINITY;
   /** base units the current candle can still fill (contract §6); set per candle */
   private capacity = 0;
 
@@ -232,7 +234,7 @@ export class TradingKernel {
     for (const s of this.symbolStates) {
       const p = s.position;
       if (!p) continue;
-      const trailing = trailingStopOf(p, s.grid);
+      const trailing = p.trailingStop;
       views.push({
         positionId: p.id,
         symbol: p.symbol,
@@ -288,11 +290,9 @@ export class TradingKernel {
         'merge the market streams by candle close time before handing them to the kernel',
       );
     }
-    const pendingMark = this.pendingMark;
-    if (pendingMark !== null && c.closeTime > pendingMark.time) this.markGuard(pendingMark);
+    if (c.closeTime > this.markTime) this.markGuard();
     this.clock = c.closeTime;
-    this.previousClose =
-      s.candles === 0 ? Number.NEGATIVE_INFINITY : s.lastOpenTime + (c.closeTime - c.openTime);
+    this.previousOpen = s.lastOpenTime;
     s.lastOpenTime = c.openTime;
     s.candles++;
 
@@ -327,7 +327,15 @@ export class TradingKernel {
     if (s.returns !== null) s.returns.push(c.openTime, c.close);
     s.lastClose = c.close;
     const p = s.position;
-    if (p !== null && c.high > p.highWater) p.highWater = c.high;
+    if (p !== null && c.high > p.highWater) this.raiseHighWater(p, c.high, s.grid);
+  }
+
+  /** A new high since entry moves the trailing stop with it (contract §4: rounded up). */
+  private raiseHighWater(p: Position, high: number, grid: MarketGrid): void {
+    p.highWater = high;
+    const distance = p.protection.trailingDistance;
+    if (distance !== null)
+      p.trailingStop = roundUpToStep(high - distance, grid.priceStep, grid.priceDecimals);
   }
 
   /** Step 5: equity marked to the close; drawdown and loss limits may halt entries. */
@@ -345,20 +353,21 @@ export class TradingKernel {
     // before, an equity the account never had (a fall in one and a rise in another would
     // halt it, or raise a peak that never was). A close still waiting for a candle is taken
     // when anything later arrives, so every close is marked once, at most one candle late.
-    const mark = { time: c.closeTime, candleId };
-    if (this.closeComplete(c)) this.markGuard(mark);
-    else this.pendingMark = mark;
+    this.markTime = c.closeTime;
+    this.markCandleId = candleId;
+    if (this.closeComplete(c)) this.markGuard();
   }
 
-  /** The equity guard takes a close with the equity as it stands: halts come out of it. */
-  private markGuard(mark: { time: number; candleId: string }): void {
-    this.pendingMark = null;
-    const breaches = this.guard.mark(mark.time, this.equityNow);
+  /** The equity guard takes the close in markTime with the equity as it stands: halts come out of it. */
+  private markGuard(): void {
+    const time = this.markTime;
+    this.markTime = Number.NaN;
+    const breaches = this.guard.mark(time, this.equityNow);
     if (breaches === null) return;
     for (const b of breaches) {
       this.emitter.emit(
         TradingHalted,
-        `${b.rule}|${mark.time}`,
+        `${b.rule}|${time}`,
         {
           account: this.context.accountId,
           rule: b.rule,
@@ -369,9 +378,9 @@ export class TradingKernel {
           limit: b.limit,
           until: b.until,
         },
-        mark.time,
-        mark.candleId,
-        mark.candleId,
+        time,
+        this.markCandleId,
+        this.markCandleId,
       );
     }
   }
@@ -383,13 +392,13 @@ export class TradingKernel {
    * not started hold nothing.
    */
   private closeComplete(c: CandleClosedData): boolean {
-    const step = c.closeTime - c.openTime;
+    // open times stand for close times (one timeframe): comparisons only, no arithmetic on
+    // doubles, which would allocate on every candle wherever V8 does not optimise this
     const states = this.symbolStates;
+    if (states.length === 1) return true; // the symbol itself: nothing else to wait for
     for (let i = 0; i < states.length; i++) {
-      const o = states[i]!;
-      if (o.candles === 0) continue;
-      const lastClose = o.lastOpenTime + step;
-      if (lastClose < c.closeTime && lastClose >= this.previousClose) return false;
+      const last = states[i]!.lastOpenTime; // -Infinity before a symbol's first candle
+      if (last < c.openTime && last >= this.previousOpen && last > Number.NEGATIVE_INFINITY) return false;
     }
     return true;
   }
@@ -519,9 +528,11 @@ export class TradingKernel {
       protection: w.protection!,
       stopPrice: null,
       takeProfitPrice: null,
-      highWater: price,
+      highWater: 0,
+      trailingStop: 0,
       correlationId: w.correlationId,
     };
+    this.raiseHighWater(position, price, s.grid);
     s.position = position;
     const after = this.holdings.findIndex((h) => h.index > s.index);
     this.holdings.splice(after < 0 ? this.holdings.length : after, 0, s);
@@ -596,7 +607,7 @@ export class TradingKernel {
     // A market or triggered stop exit is already on its way out; a resting take-profit rest
     // still needs the stop behind it.
     if (w !== null && w.order.side === 'sell' && w.order.type !== 'limit') return;
-    const trailing = trailingStopOf(p, s.grid);
+    const trailing = p.trailingStop;
     const stop = Math.max(p.stopPrice ?? 0, trailing);
     const takeProfit = w !== null && w.order.type === 'limit' ? 0 : (p.takeProfitPrice ?? 0);
     const trigger = protectiveTrigger(stop, takeProfit, c);
@@ -680,7 +691,7 @@ export class TradingKernel {
     candleId: string,
   ): string {
     const p = s.position!;
-    const trailing = trailingStopOf(p, s.grid);
+    const trailing = p.trailingStop;
     return this.emitter.emit(
       StopTriggered,
       `${p.id}|${kind}|${c.openTime}`,
@@ -1047,7 +1058,7 @@ export class TradingKernel {
     for (const s of this.symbolStates) {
       const p = s.position;
       if (p !== null) {
-        const stop = Math.max(p.stopPrice ?? 0, trailingStopOf(p, s.grid));
+        const stop = Math.max(p.stopPrice ?? 0, p.trailingStop);
         heat += p.quantity * Math.max(0, s.lastClose - stop);
       }
       const w = s.working;
@@ -1080,8 +1091,7 @@ export class TradingKernel {
     const time = Math.max(this.clock, event.metadata.occurredAt);
     // every candle of a close before the control's time is in (controls come after the candles
     // closing at or before them): the guard takes that close first
-    const pendingMark = this.pendingMark;
-    if (pendingMark !== null && event.metadata.occurredAt >= pendingMark.time) this.markGuard(pendingMark);
+    if (event.metadata.occurredAt >= this.markTime) this.markGuard();
     switch (event.type) {
       case 'TradingPaused':
         this.paused = true;
@@ -1154,7 +1164,7 @@ export class TradingKernel {
       orderSequence: this.orderSequence,
       paused: this.paused,
       killSwitch: this.killSwitch,
-      pendingMark: this.pendingMark === null ? null : { ...this.pendingMark },
+      pendingMark: Number.isNaN(this.markTime) ? null : { time: this.markTime, candleId: this.markCandleId },
       equity: this.equityNow,
       portfolio: this.portfolio.snapshot(),
       guard: this.guard.snapshot(),
@@ -1206,7 +1216,8 @@ export class TradingKernel {
     kernel.orderSequence = saved.orderSequence;
     kernel.paused = saved.paused;
     kernel.killSwitch = saved.killSwitch;
-    kernel.pendingMark = saved.pendingMark === null ? null : { ...saved.pendingMark };
+    kernel.markTime = saved.pendingMark?.time ?? Number.NaN;
+    kernel.markCandleId = saved.pendingMark?.candleId ?? '';
     kernel.equityNow = saved.equity;
     kernel.portfolio = Portfolio.restore(saved.portfolio);
     kernel.guard = EquityGuard.restore(config.risk.rules, saved.guard);
@@ -1245,11 +1256,6 @@ export class TradingKernel {
 }
 
 /** The trailing stop's level now, 0 when the position has none. */
-/** The trailing stop, rounded up to the price step like every stop (contract §4); 0 without one. */
-function trailingStopOf(p: Position, grid: MarketGrid): number {
-  const distance = p.protection.trailingDistance;
-  return distance === null ? 0 : roundUpToStep(p.highWater - distance, grid.priceStep, grid.priceDecimals);
-}
 
 function iso(time: number): string {
   return Number.isFinite(time) ? new Date(time).toISOString() : String(time);

@@ -33,6 +33,11 @@ export interface Position {
   takeProfitPrice: number | null;
   /** highest high since entry, for the trailing stop (starts at the entry price) */
   highWater: number;
+  /**
+   * the trailing stop at that high water (rounded up to the price step); 0 without one. Kept
+   * with it rather than rounded again on every candle the position is held.
+   */
+  trailingStop: number;
   /** correlation id of the chain that opened it */
   readonly correlationId: string;
 }

@@ -2,6 +2,7 @@ import { ConfigError } from '../../domain/errors.js';
 import type { RecordedEvent } from '../../domain/events/envelope.js';
 import type { CandleClosedData } from '../../domain/market/events.js';
 import { marketStream } from '../../domain/market/events.js';
+import { significant } from '../../domain/numbers.js';
 import type { OrderFilledData, OrderSubmittedData } from '../../domain/orders/events.js';
 import type { PositionClosedData, PositionOpenedData } from '../../domain/portfolio/events.js';
 import type { EventStore } from '../../domain/ports/event-store.js';
@@ -126,7 +127,7 @@ async function findCandle(store: EventStore, candleId: string, signal: RecordedE
 }
 
 const fmt = (n: number | null | undefined, digits = 8) =>
-  n === null || n === undefined ? '-' : Number(n.toPrecision(digits)).toString();
+  n === null || n === undefined ? '-' : String(significant(n, digits));
 const iso = (ms: number) => new Date(ms).toISOString().replace(':00.000Z', 'Z');
 
 /** One readable line per event of the chain. */

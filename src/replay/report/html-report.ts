@@ -10,6 +10,8 @@
  * data-charts-drawn = the number of charts with a non-empty path, and on each <svg>
  * data-points = the points it drew: the browser test checks those.
  */
+
+import { significant } from '../../domain/numbers.js';
 import { drawdownCurve } from '../../domain/performance/metrics.js';
 import type { CandleSeries } from '../backtest/candle-series.js';
 import type { BacktestResult } from '../backtest/run-backtest.js';
@@ -307,5 +309,5 @@ function num(v: number | null): string {
 }
 
 function fmt(v: number): string {
-  return Number(v.toPrecision(8)).toString();
+  return String(significant(v, 8));
 }

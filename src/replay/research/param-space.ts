@@ -15,6 +15,7 @@
  * never evaluated (see feasibleFor).
  */
 import { ConfigError } from '../../domain/errors.js';
+import { significant } from '../../domain/numbers.js';
 import {
   builtInStrategy,
   StrategyConfigError,
@@ -38,7 +39,7 @@ export interface ParamPoint {
 export const MAX_VALUES_PER_PARAM = 100_000;
 
 function round(x: number): number {
-  return Number(x.toPrecision(12));
+  return significant(x, 12);
 }
 
 function number(text: string, flag: string, what: string): number {
