@@ -1,18 +1,24 @@
 /**
  * Experiment for issue 2's speed targets (not a product path, not run by `npm run bench`): would
  * storing one row per append batch instead of one row per event reach 250k appends/s and 1M
- * reads/s on PostgreSQL, with the events' data kept as JSON?
+ * reads/s on PostgreSQL, and what would each target cost?
  *
  * On a scratch database it appends the same real CandleClosed events (validated by the real
- * catalogue, batches of 1000) through the real store and into a table of batch rows (the batch's
- * events as one text, a line per event), once with and once without a table of event ids (the
- * store's promise that an id is never stored twice needs one index entry per event), then reads
- * them back with the data parsed. Prints one JSON line per variant: medians of `runs` runs, with
- * client and server CPU per event.
+ * catalogue, batches of 1000) through the real store and into tables of batch rows:
+ * - JSON lines (session 4): the batch's events as one text, a line per event, data as JSON;
+ * - binary frames (session 5): the batch's events as one bytea, a frame per event, the data in
+ *   the encoding compiled from its type's schema (src/adapters/event-store/data-codec.ts:
+ *   numbers as 8-byte floats, short strings written once per batch).
+ * The store's promise that an id is never stored twice needs one index entry per event: the
+ * variants keep it with a B-tree (as the store does), with a hash index, or drop it (ids then
+ * checked against their own stream only, as on EventStoreDB).
+ * Then it reads every event back as a RecordedEvent-shaped object, data included. Prints one JSON
+ * line per variant: medians of `runs` runs, with client and server CPU per event.
  * Usage: node --import tsx bench/experiments/batch-rows.ts [--events N] [--runs N]
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { dataCodec, FrameReader, FrameWriter } from '../../src/adapters/event-store/data-codec.js';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { openPostgres } from '../../src/adapters/sql/database.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
@@ -46,22 +52,40 @@ await Promise.all([admin.connect(), client.connect()]);
 const database = await openPostgres(scratch.url);
 const catalogue = createCatalogue();
 const store = await PostgresEventStore.open(database, catalogue);
-await client.query(`create sequence positions;
-  create table batches (position bigint primary key, stream_id text collate "C" not null, revision bigint not null,
-    count integer not null, events text not null, unique (stream_id, revision));
-  alter table batches alter column events set storage external;
-  create table event_ids (id uuid primary key, position bigint not null);`);
-const claim = `b as (select pg_advisory_xact_lock(1), setval('positions', nextval('positions') + $1 - 1) - $1 + 1 as base)`;
-const insertBatch = `insert into batches select b.base, $2, $3, $1, $4 from b`;
-const statements = {
-  'batch rows': `with ${claim}, i as (${insertBatch}) select base from b`,
-  'batch rows + id index': `with ${claim}, i as (${insertBatch}),
-    ids as (insert into event_ids select u, b.base + n - 1 from b, unnest($5::uuid[]) with ordinality t(u, n))
-    select base from b`,
-};
+const codecs = new Map(
+  catalogue.types().map((definition) => [definition.type, dataCodec(definition.schema)]),
+);
+/** One table of batch rows per variant; `ids`: how the variant keeps event ids unique. */
+const tables = {
+  text: { column: 'text', ids: 'btree' },
+  frames: { column: 'bytea', ids: 'btree' },
+  frames_hash: { column: 'bytea', ids: 'hash' },
+  frames_noids: { column: 'bytea', ids: 'none' },
+} as const;
+await client.query('create sequence positions');
+for (const [table, { column, ids }] of Object.entries(tables)) {
+  await client.query(`create table ${table} (position bigint primary key, stream_id text collate "C" not null,
+      revision bigint not null, count integer not null, events ${column} not null, unique (stream_id, revision));
+    alter table ${table} alter column events set storage external`);
+  if (ids === 'btree')
+    await client.query(`create table ${table}_ids (id uuid primary key, position bigint not null)`);
+  if (ids === 'hash') {
+    await client.query(`create table ${table}_ids (id uuid not null, position bigint not null);
+      create index on ${table}_ids using hash (id)`);
+  }
+}
+/** The append statement of a variant: positions under the append lock, the row, the ids. */
+function statement(table: keyof typeof tables): string {
+  const claim = `b as (select pg_advisory_xact_lock(1), setval('positions', nextval('positions') + $1 - 1) - $1 + 1 as base)`;
+  const ids =
+    tables[table].ids === 'none'
+      ? ''
+      : `, ids as (insert into ${table}_ids select u, b.base + n - 1 from b, unnest($5::uuid[]) with ordinality t(u, n))`;
+  return `with ${claim}, i as (insert into ${table} select b.base, $2, $3, $1, $4 from b)${ids} select base from b`;
+}
 
-/** A batch as the experiment stores it: validated, one line per event, data as JSON. */
-function encode(stream: string, batch: readonly NewEvent[]): { text: string; ids: string } {
+/** A batch as JSON lines: validated, one line per event, data as JSON. */
+function encodeText(stream: string, batch: readonly NewEvent[]): string {
   let text = '';
   for (let i = 0; i < batch.length; i++) {
     const e = batch[i]!;
@@ -69,7 +93,109 @@ function encode(stream: string, batch: readonly NewEvent[]): { text: string; ids
     catalogue.assertValid(stream, e);
     text += `${i ? '\n' : ''}${e.id}\t${e.type}\t${m.occurredAt}\t${m.causationId ?? ''}\t${m.correlationId ?? ''}\t${m.schemaVersion}\t${m.mode ?? ''}\t${m.runId ?? ''}\t${JSON.stringify(e.data)}`;
   }
-  return { text, ids: `{${batch.map((e) => e.id).join(',')}}` };
+  return text;
+}
+
+/**
+ * A batch as binary frames (src/adapters/event-store/data-codec.ts), each: id, flags (causation,
+ * correlation, mode, run id present), occurredAt, the ids, mode and run id present, schema
+ * version, type, then the data in the encoding compiled from the type's schema.
+ */
+function encodeFrames(stream: string, batch: readonly NewEvent[]): Buffer {
+  const out = new FrameWriter(batch.length * 128);
+  for (const e of batch) {
+    catalogue.assertValid(stream, e);
+    const m = e.metadata;
+    out.uuid(e.id);
+    out.u8((m.causationId ? 1 : 0) | (m.correlationId ? 2 : 0) | (m.mode ? 4 : 0) | (m.runId ? 8 : 0));
+    out.f64(m.occurredAt);
+    if (m.causationId) out.uuid(m.causationId);
+    if (m.correlationId) out.uuid(m.correlationId);
+    if (m.mode) out.string(m.mode);
+    if (m.runId) out.string(m.runId);
+    out.u16(m.schemaVersion);
+    out.string(e.type);
+    codecs.get(e.type)!.write(e.data, out);
+  }
+  return out.finish();
+}
+
+/** Reads the frames of one batch row back into RecordedEvent-shaped objects. */
+function* decodeFrames(row: BatchRow<Buffer>): Iterable<ReadEvent> {
+  const input = new FrameReader(row.events);
+  for (let i = 0, position = Number(row.position), revision = Number(row.revision); !input.done; i++) {
+    const id = input.uuid();
+    const flags = input.u8();
+    const metadata: ReadEvent['metadata'] = {
+      occurredAt: input.f64(),
+      causationId: flags & 1 ? input.uuid() : null,
+      correlationId: flags & 2 ? input.uuid() : null,
+      schemaVersion: 0,
+    };
+    if (flags & 4) metadata.mode = input.string();
+    if (flags & 8) metadata.runId = input.string();
+    metadata.schemaVersion = input.u16();
+    const type = input.string();
+    const data = codecs.get(type)!.read(input) as ReadEvent['data'];
+    yield { id, type, stream: row.stream_id, revision: revision + i, position: position + i, metadata, data };
+  }
+}
+
+function* decodeText(row: BatchRow<string>): Iterable<ReadEvent> {
+  const lines = row.events.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const f = lines[i]!.split('\t');
+    yield {
+      id: f[0]!,
+      type: f[1]!,
+      stream: row.stream_id,
+      revision: Number(row.revision) + i,
+      position: Number(row.position) + i,
+      metadata: {
+        occurredAt: Number(f[2]),
+        causationId: f[3] || null,
+        correlationId: f[4] || null,
+        schemaVersion: Number(f[5]),
+      },
+      data: JSON.parse(f[8]!) as { close: number },
+    };
+  }
+}
+
+interface BatchRow<T> {
+  position: string;
+  stream_id: string;
+  revision: string;
+  events: T;
+}
+interface ReadEvent {
+  id: string;
+  type: string;
+  stream: string;
+  revision: number;
+  position: number;
+  metadata: {
+    occurredAt: number;
+    causationId: string | null;
+    correlationId: string | null;
+    schemaVersion: number;
+    mode?: string;
+    runId?: string;
+  };
+  data: { close: number };
+}
+
+/** Every event of a table in order, through an async iterator as the store's readAll hands them out. */
+async function* readBatches<T>(table: string, decode: (row: BatchRow<T>) => Iterable<ReadEvent>) {
+  for (let after = 0; ; ) {
+    const { rows } = await client.query<BatchRow<T>>(
+      `select position, stream_id, revision, events from ${table} where position > $1 order by position limit 10`,
+      [after],
+    );
+    if (rows.length === 0) return;
+    for (const row of rows) yield* decode(row);
+    after = Number(rows.at(-1)!.position);
+  }
 }
 
 /** Rate and client + server CPU per event of `work` over `count` events. */
@@ -100,26 +226,43 @@ function summary(variant: string, results: Awaited<ReturnType<typeof measure>>[]
   });
 }
 
+const variants: Record<
+  string,
+  ((stream: string, slice: NewEvent[], revision: number) => Promise<unknown>) | null
+> = {
+  'per-event rows (the store)': null,
+  'JSON lines, B-tree id index': batchAppender('text', encodeText),
+  'binary frames, B-tree id index': batchAppender('frames', encodeFrames),
+  'binary frames, hash id index': batchAppender('frames_hash', encodeFrames),
+  'binary frames, ids checked per stream only': batchAppender('frames_noids', encodeFrames),
+};
+function batchAppender(
+  table: keyof typeof tables,
+  encode: (stream: string, batch: NewEvent[]) => string | Buffer,
+) {
+  const text = statement(table);
+  const withIds = tables[table].ids !== 'none';
+  return async (stream: string, slice: NewEvent[], revision: number) => {
+    const params: unknown[] = [slice.length, stream, revision, encode(stream, slice)];
+    if (withIds) params.push(`{${slice.map((e) => e.id).join(',')}}`);
+    await client.query({ name: table, text, values: params });
+  };
+}
+
 let symbol = 0;
-const appendVariants = ['per-event rows (the store)', ...Object.keys(statements)] as const;
-const results = new Map<string, Awaited<ReturnType<typeof measure>>[]>(appendVariants.map((v) => [v, []]));
+const results = new Map<string, Awaited<ReturnType<typeof measure>>[]>(
+  Object.keys(variants).map((v) => [v, []]),
+);
 for (let r = 0; r < runs; r++) {
-  for (const variant of appendVariants) {
+  for (const [variant, append] of Object.entries(variants)) {
     const market = `S${symbol++}`;
     const stream = `market-binance-${market}_USDT-1m`;
     const batch = events(`${market}/USDT`);
-    const sql = statements[variant as keyof typeof statements];
     results.get(variant)!.push(
       await measure(batch.length, async () => {
         for (let j = 0; j < batch.length; j += BATCH) {
           const slice = batch.slice(j, j + BATCH);
-          if (!sql) {
-            await store.append(stream, slice);
-            continue;
-          }
-          const { text, ids } = encode(stream, slice);
-          const params = [slice.length, stream, j, text, ...(sql.includes('$5') ? [ids] : [])];
-          await client.query({ name: variant, text: sql, values: params });
+          await (append ? append(stream, slice, j) : store.append(stream, slice));
         }
       }),
     );
@@ -127,64 +270,26 @@ for (let r = 0; r < runs; r++) {
 }
 for (const [variant, rs] of results) summary(`append, batch ${BATCH}: ${variant}`, rs);
 
-// Reads: every batch row in order, each line an event object with its data parsed (a page of
-// 200 batches per query), against the store's readAll of its own rows; both read data.close.
-const stored = Number((await client.query('select sum(count) as n from batches')).rows[0].n);
-const reads: Record<string, Awaited<ReturnType<typeof measure>>[]> = {
-  'readAll: per-event rows (the store)': [],
-  'readAll: batch rows': [],
+// Reads: every event in order, each an object with its data decoded; all read data.close.
+const count = async (table: string) =>
+  Number((await client.query(`select sum(count) as n from ${table}`)).rows[0].n);
+const readers: Record<string, [number, () => AsyncIterable<{ data: unknown }>]> = {
+  'readAll: per-event rows (the store)': [(await store.stats()).events, () => store.readAll()],
+  'readAll: JSON lines': [await count('text'), () => readBatches('text', decodeText)],
+  'readAll: binary frames': [await count('frames_noids'), () => readBatches('frames_noids', decodeFrames)],
 };
-const storeCount = (await store.stats()).events;
+const reads = new Map<string, Awaited<ReturnType<typeof measure>>[]>();
 for (let r = 0; r < runs; r++) {
-  reads['readAll: per-event rows (the store)']!.push(
-    await measure(storeCount, async () => {
+  for (const [variant, [n, read]] of Object.entries(readers)) {
+    const result = await measure(n, async () => {
       let sum = 0;
-      for await (const e of store.readAll()) sum += (e.data as { close: number }).close;
+      for await (const e of read()) sum += (e.data as { close: number }).close;
       return sum;
-    }),
-  );
-  reads['readAll: batch rows']!.push(
-    await measure(stored, async () => {
-      let sum = 0;
-      for (let after = 0; ; ) {
-        const { rows } = await client.query<{
-          position: string;
-          stream_id: string;
-          revision: string;
-          events: string;
-        }>(
-          'select position, stream_id, revision, events from batches where position > $1 order by position limit 200',
-          [after],
-        );
-        if (rows.length === 0) break;
-        for (const row of rows) {
-          const lines = row.events.split('\n');
-          for (let i = 0; i < lines.length; i++) {
-            const f = lines[i]!.split('\t');
-            const event = {
-              id: f[0],
-              type: f[1],
-              stream: row.stream_id,
-              revision: Number(row.revision) + i,
-              position: Number(row.position) + i,
-              metadata: {
-                occurredAt: Number(f[2]),
-                causationId: f[3] || null,
-                correlationId: f[4] || null,
-                schemaVersion: Number(f[5]),
-              },
-              data: JSON.parse(f[8]!) as { close: number },
-            };
-            sum += event.data.close;
-          }
-        }
-        after = Number(rows.at(-1)!.position);
-      }
-      return sum;
-    }),
-  );
+    });
+    reads.set(variant, [...(reads.get(variant) ?? []), result]);
+  }
 }
-for (const [variant, rs] of Object.entries(reads)) summary(variant, rs);
+for (const [variant, rs] of reads) summary(variant, rs);
 
 await store.close();
 await database.close();

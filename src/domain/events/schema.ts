@@ -21,15 +21,37 @@ export interface Schema<T> {
    * invalid one. Every event appended goes through validation, so this is on the hot path.
    */
   readonly test?: (value: unknown) => boolean;
+  /** What the schema accepts, as data: lets an adapter derive an encoding (see SchemaForm). */
+  readonly form: SchemaForm;
   /** Phantom field carrying the static type. */
   readonly __type?: T;
 }
 
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
-function schema<T>(expected: string, ok: (v: unknown) => boolean): Schema<T> {
+/**
+ * The structure of a schema, for code that derives something from it (the store's binary
+ * encoding of event data, test data generators) rather than checking values. Every schema of
+ * this library has one; rules that only narrow values (ranges, patterns) stay in `check`, except
+ * where a generator needs them.
+ */
+export type SchemaForm =
+  | { readonly kind: 'number'; readonly rules: NumberRules }
+  | { readonly kind: 'string'; readonly rules: StringRules }
+  | { readonly kind: 'uuid' }
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'oneOf'; readonly values: readonly (string | number | boolean)[] }
+  | { readonly kind: 'nullable'; readonly inner: Schema<unknown> }
+  | { readonly kind: 'optional'; readonly inner: Schema<unknown> }
+  | { readonly kind: 'array'; readonly item: Schema<unknown>; readonly maxLength?: number }
+  | { readonly kind: 'numberRecord' }
+  | { readonly kind: 'json' }
+  | { readonly kind: 'object'; readonly shape: Readonly<Record<string, Schema<unknown>>> };
+
+function schema<T>(expected: string, ok: (v: unknown) => boolean, form: SchemaForm): Schema<T> {
   return {
     expected,
+    form,
     test: ok,
     check(value, path, issues) {
       if (!ok(value)) issues.push({ path, expected, value });
@@ -59,6 +81,7 @@ export function number(rules: NumberRules = {}): Schema<number> {
       (rules.gt === undefined || v > rules.gt) &&
       (rules.min === undefined || v >= rules.min) &&
       (rules.max === undefined || v <= rules.max),
+    { kind: 'number', rules },
   );
 }
 
@@ -66,6 +89,7 @@ export function number(rules: NumberRules = {}): Schema<number> {
 export const epochMs: Schema<number> = schema(
   'epoch milliseconds (UTC, an integer between 2000 and 2100)',
   (v) => typeof v === 'number' && Number.isInteger(v) && v >= 946_684_800_000 && v < 4_102_444_800_000,
+  { kind: 'number', rules: { integer: true, min: 946_684_800_000, max: 4_102_444_799_999 } },
 );
 
 export interface StringRules {
@@ -87,24 +111,33 @@ export function string(rules: StringRules = {}): Schema<string> {
       v.length >= min &&
       v.length <= max &&
       (rules.pattern === undefined || rules.pattern.test(v)),
+    { kind: 'string', rules: { ...rules, minLength: min, maxLength: max } },
   );
 }
 
 export function oneOf<const T extends readonly (string | number | boolean)[]>(values: T): Schema<T[number]> {
-  return schema(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, (v) =>
-    values.includes(v as T[number]),
+  return schema(
+    `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
+    (v) => values.includes(v as T[number]),
+    { kind: 'oneOf', values },
   );
 }
 
-export const boolean: Schema<boolean> = schema('true or false', (v) => typeof v === 'boolean');
+export const boolean: Schema<boolean> = schema('true or false', (v) => typeof v === 'boolean', {
+  kind: 'boolean',
+});
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const uuid: Schema<string> = string({ pattern: UUID_PATTERN, patternName: 'a lower-case UUID' });
+export const uuid: Schema<string> = {
+  ...string({ pattern: UUID_PATTERN, patternName: 'a lower-case UUID' }),
+  form: { kind: 'uuid' },
+};
 
 export function nullable<T>(inner: Schema<T>): Schema<T | null> {
   const test = inner.test;
   return {
     expected: `${inner.expected} or null`,
+    form: { kind: 'nullable', inner },
     test: test && ((value) => value === null || test(value)),
     check(value, path, issues) {
       if (value !== null) inner.check(value, path, issues);
@@ -122,6 +155,7 @@ export function optional<T>(inner: Schema<T>): OptionalSchema<T> {
   return {
     optional: true,
     expected: `${inner.expected} (optional)`,
+    form: { kind: 'optional', inner },
     test: test && ((value) => value === undefined || test(value)),
     check(value, path, issues) {
       if (value !== undefined) inner.check(value, path, issues);
@@ -134,6 +168,7 @@ export function array<T>(item: Schema<T>, rules: { maxLength?: number } = {}): S
   const test = item.test;
   return {
     expected,
+    form: { kind: 'array', item, maxLength: rules.maxLength },
     test:
       test &&
       ((value) => {
@@ -157,6 +192,7 @@ export function array<T>(item: Schema<T>, rules: { maxLength?: number } = {}): S
 export function numberRecord(): Schema<Record<string, number>> {
   return {
     expected: 'an object of finite numbers',
+    form: { kind: 'numberRecord' },
     test(value) {
       if (!isPlainObject(value)) return false;
       for (const key in value) {
@@ -184,6 +220,7 @@ export function jsonObject(): Schema<Record<string, unknown>> {
   const expected = 'a JSON object';
   return {
     expected,
+    form: { kind: 'json' },
     check(value, path, issues) {
       if (!isPlainObject(value) || !isJsonValue(value, 0)) issues.push({ path, expected, value });
     },
@@ -221,6 +258,7 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape
   return {
     shape,
     expected,
+    form: { kind: 'object', shape },
     test: fast
       ? (value) => {
           if (!isPlainObject(value)) return false;

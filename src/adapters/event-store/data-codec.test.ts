@@ -1,0 +1,110 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { arbitraryFor } from '../../../test/support/schema-arbitrary.js';
+import { createCatalogue } from '../../domain/catalogue.js';
+import { CandleClosed } from '../../domain/market/events.js';
+import {
+  CorruptFrameError,
+  dataCodec,
+  FrameReader,
+  FrameWriter,
+  UnencodableDataError,
+} from './data-codec.js';
+
+const catalogue = createCatalogue();
+
+/** Writes `items` as one batch and reads them back. */
+function roundTrip(codec: ReturnType<typeof dataCodec>, items: readonly unknown[]): unknown[] {
+  const out = new FrameWriter(16);
+  for (const item of items) codec.write(item, out);
+  const input = new FrameReader(out.finish());
+  const back = items.map(() => codec.read(input));
+  expect(input.done).toBe(true);
+  return back;
+}
+
+const candle = {
+  exchange: 'binance',
+  symbol: 'BTC/USDT',
+  timeframe: '1h',
+  openTime: 1_700_000_000_000,
+  closeTime: 1_700_003_600_000,
+  open: 37_000.5,
+  high: 37_100,
+  low: 36_900.25,
+  close: 37_050,
+  volume: 123.456,
+};
+
+describe('data codec', () => {
+  it('reads back exactly the data of every event type in the catalogue, batches of several events', () => {
+    for (const definition of catalogue.types()) {
+      const codec = dataCodec(definition.schema);
+      fc.assert(
+        fc.property(fc.array(arbitraryFor(definition.schema), { minLength: 1, maxLength: 6 }), (items) => {
+          // toStrictEqual: -0 stays -0, an absent optional field stays absent, key for key
+          expect(roundTrip(codec, items)).toStrictEqual(items);
+        }),
+        { numRuns: 60 },
+      );
+    }
+  });
+
+  it('writes a short string once per batch and refers to it after that', () => {
+    const codec = dataCodec(CandleClosed.schema);
+    const one = new FrameWriter();
+    codec.write(candle, one);
+    const many = new FrameWriter();
+    for (let i = 0; i < 100; i++) codec.write({ ...candle, close: candle.close + i }, many);
+    // 7 numbers of 8 bytes and 3 one-byte references per candle; the names once in the table
+    expect(many.length).toBe(100 * (7 * 8 + 3));
+    expect(many.finish().length - many.length).toBe(one.finish().length - one.length);
+  });
+
+  it('keeps strings longer than the table takes, and non-ASCII text, where they occur', () => {
+    const codec = dataCodec(CandleClosed.schema);
+    const long = { ...candle, symbol: `${'Ω'.repeat(70)}/USDT` };
+    expect(roundTrip(codec, [long, candle, long])).toStrictEqual([long, candle, long]);
+  });
+
+  it('refuses data that does not fit the schema, naming the field', () => {
+    const codec = dataCodec(CandleClosed.schema);
+    expect(() => codec.write({ ...candle, open: '37000' }, new FrameWriter())).toThrow(
+      new UnencodableDataError('open', 'a number'),
+    );
+    expect(() => codec.write(null, new FrameWriter())).toThrow(UnencodableDataError);
+  });
+
+  it('names nested fields in its refusal', () => {
+    const withArrays = catalogue
+      .types()
+      .find(
+        (d) =>
+          d.schema.form.kind === 'object' &&
+          JSON.stringify(Object.values(d.schema.form.shape).map((s) => s.form.kind)).includes('array'),
+      );
+    expect(withArrays, 'an event type with an array field').toBeDefined();
+    const shape = (withArrays!.schema.form as { shape: Record<string, { form: { kind: string } }> }).shape;
+    const key = Object.keys(shape).find((k) => shape[k]!.form.kind === 'array')!;
+    const valid = fc.sample(arbitraryFor(withArrays!.schema), { numRuns: 1, seed: 1 })[0] as Record<
+      string,
+      unknown
+    >;
+    expect(() =>
+      dataCodec(withArrays!.schema).write({ ...valid, [key]: 'not a list' }, new FrameWriter()),
+    ).toThrow(`cannot encode ${key}: expected an array`);
+  });
+
+  it('refuses bytes it did not write: cut short, or a string missing from the table', () => {
+    const codec = dataCodec(CandleClosed.schema);
+    const out = new FrameWriter();
+    codec.write(candle, out);
+    const bytes = out.finish();
+    for (const cut of [1, 5, bytes.length - 1]) {
+      expect(() => codec.read(new FrameReader(bytes.subarray(0, cut)))).toThrow(CorruptFrameError);
+    }
+    // an empty table, then a reference to string 0
+    const foreign = Buffer.from([0, 0]);
+    expect(() => codec.read(new FrameReader(foreign))).toThrow('string 0 is not in the batch');
+  });
+});

@@ -1,0 +1,342 @@
+/**
+ * A binary encoding of event data derived from each event type's schema (its SchemaForm, see
+ * domain/events/schema.ts), for a store that keeps its events as binary frames: no field names,
+ * numbers as 8-byte floats (exact, -0 included), ids as their 36 characters, and strings up to
+ * 64 characters written once per batch and referred to by number after that (a batch of candles
+ * names its exchange, symbol and timeframe once). JSON.parse of a candle's data costs about
+ * 1 µs; reading it back from this encoding, a tenth of that (bench/experiments/batch-rows.ts).
+ *
+ * The codec encodes data that passed its schema (the stores validate every event first): it
+ * refuses a value of the wrong kind, naming the field, but does not re-check ranges or patterns.
+ * A batch is written by one FrameWriter and read by one FrameReader, frames in order.
+ */
+import type { Schema, SchemaForm } from '../../domain/events/schema.js';
+
+/** Longest string kept in a batch's string table; longer ones are written where they occur. */
+const TABLE_MAX_CHARS = 64;
+const UUID_LENGTH = 36;
+
+/** Data that does not fit its schema's form (the codec was given data that skipped validation). */
+export class UnencodableDataError extends TypeError {
+  constructor(
+    readonly path: string,
+    readonly expected: string,
+  ) {
+    super(`cannot encode ${path || 'the data'}: expected ${expected}`);
+  }
+}
+
+/** Bytes that are not a frame this codec wrote (truncated, edited, or another format). */
+export class CorruptFrameError extends RangeError {}
+
+/** Writes the frames of one batch: the string table goes in front of them (see `finish`). */
+export class FrameWriter {
+  private buffer: Buffer;
+  private at = 0;
+  private readonly strings = new Map<string, number>();
+  private readonly table: string[] = [];
+
+  constructor(expectedBytes = 4096) {
+    this.buffer = Buffer.allocUnsafe(expectedBytes);
+  }
+
+  /** Bytes written so far, table not included. */
+  get length(): number {
+    return this.at;
+  }
+
+  u8(value: number): void {
+    this.room(1);
+    this.buffer[this.at++] = value;
+  }
+
+  u16(value: number): void {
+    this.room(2);
+    this.at = this.buffer.writeUInt16LE(value, this.at);
+  }
+
+  /** A non-negative integer below 2^53 in 7-bit groups, low first (1 byte below 128). */
+  varint(value: number): void {
+    this.room(8);
+    let v = value;
+    while (v >= 0x80) {
+      this.buffer[this.at++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buffer[this.at++] = v;
+  }
+
+  f64(value: number): void {
+    this.room(8);
+    this.at = this.buffer.writeDoubleLE(value, this.at);
+  }
+
+  /** A UUID as its 36 characters. */
+  uuid(value: string): void {
+    this.room(UUID_LENGTH);
+    this.buffer.write(value, this.at, 'latin1');
+    this.at += UUID_LENGTH;
+  }
+
+  /** A short string: its index in the batch's table (even); a long one: its length (odd), then its UTF-8. */
+  string(value: string): void {
+    if (value.length <= TABLE_MAX_CHARS) {
+      let index = this.strings.get(value);
+      if (index === undefined) {
+        index = this.table.length;
+        this.strings.set(value, index);
+        this.table.push(value);
+      }
+      this.varint(index * 2);
+      return;
+    }
+    const bytes = Buffer.byteLength(value);
+    this.varint(bytes * 2 + 1);
+    this.room(bytes);
+    this.at += this.buffer.write(value, this.at, 'utf8');
+  }
+
+  /** The batch: its string table (a count, then each string's byte length and UTF-8), then the frames. */
+  finish(): Buffer {
+    const head = new FrameWriter(16 + this.table.length * 24);
+    head.varint(this.table.length);
+    for (const value of this.table) {
+      const bytes = Buffer.byteLength(value);
+      head.varint(bytes);
+      head.room(bytes);
+      head.at += head.buffer.write(value, head.at, 'utf8');
+    }
+    return Buffer.concat([head.buffer.subarray(0, head.at), this.buffer.subarray(0, this.at)]);
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + bytes));
+    this.buffer.copy(grown, 0, 0, this.at);
+    this.buffer = grown;
+  }
+}
+
+/** Reads the frames of one batch written by FrameWriter.finish, in order. */
+export class FrameReader {
+  at = 0;
+  private readonly table: string[] = [];
+
+  constructor(private readonly buffer: Buffer) {
+    const count = this.varint();
+    for (let i = 0; i < count; i++) {
+      const bytes = this.varint();
+      this.table.push(this.utf8(bytes));
+    }
+  }
+
+  /** Whether every byte has been read. */
+  get done(): boolean {
+    return this.at >= this.buffer.length;
+  }
+
+  u8(): number {
+    if (this.at >= this.buffer.length) throw new CorruptFrameError('frame ends early');
+    return this.buffer[this.at++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const value = this.buffer.readUInt16LE(this.at);
+    this.at += 2;
+    return value;
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let shift = 0; shift < 8; shift++) {
+      const byte = this.u8();
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+    throw new CorruptFrameError('a length runs past 8 bytes');
+  }
+
+  f64(): number {
+    this.need(8);
+    const value = this.buffer.readDoubleLE(this.at);
+    this.at += 8;
+    return value;
+  }
+
+  uuid(): string {
+    this.need(UUID_LENGTH);
+    const value = this.buffer.toString('latin1', this.at, this.at + UUID_LENGTH);
+    this.at += UUID_LENGTH;
+    return value;
+  }
+
+  string(): string {
+    const ref = this.varint();
+    if (ref % 2 === 1) return this.utf8((ref - 1) / 2);
+    const value = this.table[ref / 2];
+    if (value === undefined) throw new CorruptFrameError(`string ${ref / 2} is not in the batch's table`);
+    return value;
+  }
+
+  private utf8(bytes: number): string {
+    this.need(bytes);
+    const value = this.buffer.toString('utf8', this.at, this.at + bytes);
+    this.at += bytes;
+    return value;
+  }
+
+  private need(bytes: number): void {
+    if (this.at + bytes > this.buffer.length) throw new CorruptFrameError('frame ends early');
+  }
+}
+
+export interface DataCodec {
+  write(data: unknown, out: FrameWriter): void;
+  read(input: FrameReader): Record<string, unknown>;
+}
+
+type Write = (value: unknown, out: FrameWriter, path: string) => void;
+type Read = (input: FrameReader) => unknown;
+
+/** The codec of an event type's data schema (an object schema). */
+export function dataCodec(schema: Schema<unknown>): DataCodec {
+  if (schema.form.kind !== 'object')
+    throw new TypeError(`event data must be an object schema, got ${schema.form.kind}`);
+  const [write, read] = compile(schema.form);
+  return {
+    write: (data, out) => write(data, out, ''),
+    read: (input) => read(input) as Record<string, unknown>,
+  };
+}
+
+function compile(form: SchemaForm): [Write, Read] {
+  switch (form.kind) {
+    case 'number':
+      return [
+        (v, out, path) => {
+          if (typeof v !== 'number') throw new UnencodableDataError(path, 'a number');
+          out.f64(v);
+        },
+        (input) => input.f64(),
+      ];
+    case 'string':
+      return [
+        (v, out, path) => {
+          if (typeof v !== 'string') throw new UnencodableDataError(path, 'a string');
+          out.string(v);
+        },
+        (input) => input.string(),
+      ];
+    case 'uuid':
+      return [
+        (v, out, path) => {
+          if (typeof v !== 'string' || v.length !== UUID_LENGTH)
+            throw new UnencodableDataError(path, 'a UUID');
+          out.uuid(v);
+        },
+        (input) => input.uuid(),
+      ];
+    case 'boolean':
+      return [
+        (v, out, path) => {
+          if (typeof v !== 'boolean') throw new UnencodableDataError(path, 'true or false');
+          out.u8(v ? 1 : 0);
+        },
+        (input) => input.u8() === 1,
+      ];
+    case 'oneOf': {
+      const { values } = form;
+      if (values.length > 255) throw new TypeError('oneOf: at most 255 values can be encoded');
+      return [
+        (v, out, path) => {
+          const index = values.indexOf(v as string);
+          if (index < 0) throw new UnencodableDataError(path, `one of ${values.join(', ')}`);
+          out.u8(index);
+        },
+        (input) => {
+          const index = input.u8();
+          if (index >= values.length) throw new CorruptFrameError(`choice ${index} of ${values.length}`);
+          return values[index];
+        },
+      ];
+    }
+    case 'nullable':
+    case 'optional': {
+      const [write, read] = compile(form.inner.form);
+      const absent = form.kind === 'nullable' ? null : undefined;
+      return [
+        (v, out, path) => {
+          if (v === absent) return out.u8(0);
+          out.u8(1);
+          write(v, out, path);
+        },
+        (input) => (input.u8() === 0 ? absent : read(input)),
+      ];
+    }
+    case 'array': {
+      const [write, read] = compile(form.item.form);
+      return [
+        (v, out, path) => {
+          if (!Array.isArray(v)) throw new UnencodableDataError(path, 'an array');
+          out.varint(v.length);
+          for (let i = 0; i < v.length; i++) write(v[i], out, `${path}[${i}]`);
+        },
+        (input) => {
+          const items = new Array(input.varint());
+          for (let i = 0; i < items.length; i++) items[i] = read(input);
+          return items;
+        },
+      ];
+    }
+    case 'numberRecord':
+      return [
+        (v, out, path) => {
+          if (typeof v !== 'object' || v === null)
+            throw new UnencodableDataError(path, 'an object of numbers');
+          const keys = Object.keys(v);
+          out.varint(keys.length);
+          for (const key of keys) {
+            const n = (v as Record<string, unknown>)[key];
+            if (typeof n !== 'number') throw new UnencodableDataError(`${path}.${key}`, 'a number');
+            out.string(key);
+            out.f64(n);
+          }
+        },
+        (input) => {
+          const record: Record<string, number> = {};
+          for (let i = input.varint(); i > 0; i--) record[input.string()] = input.f64();
+          return record;
+        },
+      ];
+    case 'json':
+      return [(v, out) => out.string(JSON.stringify(v)), (input) => JSON.parse(input.string()) as unknown];
+    case 'object': {
+      const keys = Object.keys(form.shape);
+      const fields = keys.map((key) => compile(form.shape[key]!.form));
+      const optional = keys.map((key) => form.shape[key]!.form.kind === 'optional');
+      return [
+        (v, out, path) => {
+          if (typeof v !== 'object' || v === null || Array.isArray(v))
+            throw new UnencodableDataError(path, 'an object');
+          const record = v as Record<string, unknown>;
+          for (let i = 0; i < keys.length; i++) {
+            const key = keys[i]!;
+            fields[i]![0](record[key], out, path ? `${path}.${key}` : key);
+          }
+        },
+        (input) => {
+          const record: Record<string, unknown> = {};
+          for (let i = 0; i < keys.length; i++) {
+            const value = fields[i]![1](input);
+            // an optional field that was absent stays absent, as it does through JSON
+            if (value !== undefined || !optional[i]) record[keys[i]!] = value;
+          }
+          return record;
+        },
+      ];
+    }
+  }
+}
