@@ -16,7 +16,7 @@ import {
   streamNameFilter,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import {
   ConfigError,
   DuplicateEventIdError,
@@ -42,9 +42,10 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../domain/ports/event-store.js';
-import { expectedRevisionHolds } from '../../domain/ports/event-store.js';
 import { redactUrl } from '../sql/database.js';
+import { appendNothing, checkAppend } from './append-checks.js';
 import { readCandleRangeViaStream } from './candle-range-via-stream.js';
+import { subscriptionObservable } from './observable.js';
 
 /**
  * Bytes of JSON data and metadata per append. The server refuses an append above its
@@ -151,8 +152,8 @@ export class EsdbEventStore implements EventStore {
     events: readonly NewEvent[],
     expected: ExpectedRevision = 'any',
   ): Promise<AppendResult> {
-    this.validate(stream, events, expected);
-    if (events.length === 0) return this.appendNothing(stream, expected);
+    checkAppend(this.catalogue, stream, events, expected);
+    if (events.length === 0) return appendNothing(this, stream, expected);
     const ends = chunkEnds(events, this.appendBudget);
     const plan = await planAppend(
       events.map((e) => e.id),
@@ -181,28 +182,6 @@ export class EsdbEventStore implements EventStore {
       start = end;
     }
     return { ...result, written: true };
-  }
-
-  private validate(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): void {
-    if (typeof expected === 'number' && !(Number.isInteger(expected) && expected >= -1)) {
-      throw new InvalidEventError('(append)', [
-        { path: 'expected', expected: 'any, no_stream, stream_exists or an integer >= -1', value: expected },
-      ]);
-    }
-    const ids = new Set<string>();
-    for (const event of events) {
-      this.catalogue.assertValid(stream, event);
-      if (ids.has(event.id)) throw new DuplicateEventIdError(event.id, 'earlier in the same batch');
-      ids.add(event.id);
-    }
-  }
-
-  /** An empty batch writes nothing, but still checks the expected revision (as the SQL store does). */
-  private async appendNothing(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
-    const actual = await this.streamRevision(stream);
-    if (!expectedRevisionHolds(expected, actual))
-      throw new WrongExpectedRevisionError(stream, expected, actual);
-    return { nextExpectedRevision: actual, position: await this.headPosition(), written: false };
   }
 
   /** One append (a chunk of at most the byte budget), with the server's refusals made ours. */
@@ -712,24 +691,7 @@ export class EsdbSubscription implements Subscription {
   }
 
   asObservable(): Observable<RecordedEvent> {
-    return new Observable<RecordedEvent>((subscriber) => {
-      const iterator = this[Symbol.asyncIterator]();
-      (async () => {
-        try {
-          for (;;) {
-            const next = await iterator.next();
-            if (next.done || subscriber.closed) break;
-            subscriber.next(next.value);
-          }
-          subscriber.complete();
-        } catch (error) {
-          subscriber.error(error);
-        }
-      })();
-      return () => {
-        void this.close();
-      };
-    });
+    return subscriptionObservable(this);
   }
 }
 

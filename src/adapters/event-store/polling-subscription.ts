@@ -1,7 +1,8 @@
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { RecordedEvent } from '../../domain/events/envelope.js';
 import type { SubscribeOptions, Subscription } from '../../domain/ports/event-store.js';
 import type { EventLines } from './event-row.js';
+import { subscriptionObservable } from './observable.js';
 
 export interface Page {
   /** decoded as they are taken */
@@ -95,24 +96,7 @@ export class PollingSubscription implements Subscription {
   }
 
   asObservable(): Observable<RecordedEvent> {
-    return new Observable<RecordedEvent>((subscriber) => {
-      const iterator = this[Symbol.asyncIterator]();
-      (async () => {
-        try {
-          for (;;) {
-            const next = await iterator.next();
-            if (next.done || subscriber.closed) break;
-            subscriber.next(next.value);
-          }
-          subscriber.complete();
-        } catch (error) {
-          subscriber.error(error);
-        }
-      })();
-      return () => {
-        void this.close();
-      };
-    });
+    return subscriptionObservable(this);
   }
 
   private sleep(ms: number): Promise<void> {

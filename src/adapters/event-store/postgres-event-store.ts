@@ -21,10 +21,10 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../../domain/ports/event-store.js';
-import { expectedRevisionHolds } from '../../domain/ports/event-store.js';
 import { copyIn, copyInBlob, copyOut } from '../sql/copy.js';
 import type { SqlDatabase } from '../sql/database.js';
 import { migrate } from '../sql/migrations.js';
+import { appendNothing, checkAppend } from './append-checks.js';
 import { READ_AHEAD, readCandleRangeSql } from './candle-range-reader.js';
 import { CandleWindowThread } from './candle-window-thread.js';
 import { EventLines, WIRE_COLUMNS, WIRE_LINE } from './event-row.js';
@@ -97,7 +97,7 @@ export class PostgresEventStore implements EventStore {
     expected: ExpectedRevision = 'any',
   ): Promise<AppendResult> {
     this.validate(stream, events, expected);
-    if (events.length === 0) return this.appendNothing(stream, expected);
+    if (events.length === 0) return appendNothing(this, stream, expected);
     let inserted: Inserted | undefined;
     try {
       inserted =
@@ -260,24 +260,7 @@ export class PostgresEventStore implements EventStore {
         { path: 'events', expected: `at most ${MAX_BATCH} events in one append`, value: events.length },
       ]);
     }
-    if (typeof expected === 'number' && !(Number.isInteger(expected) && expected >= -1)) {
-      throw new InvalidEventError('(append)', [
-        { path: 'expected', expected: 'any, no_stream, stream_exists or an integer >= -1', value: expected },
-      ]);
-    }
-    const ids = new Set<string>();
-    for (const event of events) {
-      this.catalogue.assertValid(stream, event);
-      if (ids.has(event.id)) throw new DuplicateEventIdError(event.id, 'earlier in the same batch');
-      ids.add(event.id);
-    }
-  }
-
-  private async appendNothing(stream: string, expected: ExpectedRevision): Promise<AppendResult> {
-    const actual = await this.streamRevision(stream);
-    if (!expectedRevisionHolds(expected, actual))
-      throw new WrongExpectedRevisionError(stream, expected, actual);
-    return { nextExpectedRevision: actual, position: await this.headPosition(), written: false };
+    checkAppend(this.catalogue, stream, events, expected);
   }
 
   /** The batch is a retry when every id is stored, in this stream, at consecutive revisions. */
