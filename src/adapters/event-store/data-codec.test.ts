@@ -67,6 +67,45 @@ describe('data codec', () => {
     expect(roundTrip(codec, [long, candle, long])).toStrictEqual([long, candle, long]);
   });
 
+  it('reads back any string, lone surrogates included (JSON kept them too)', () => {
+    const codeUnits = fc.string({
+      unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      maxLength: 80,
+    });
+    fc.assert(
+      fc.property(fc.array(codeUnits, { maxLength: 8 }), (strings) => {
+        const out = new FrameWriter(8);
+        for (const value of [...strings, ...strings]) out.string(value);
+        const input = new FrameReader(out.finish());
+        expect([...strings, ...strings].map(() => input.string())).toStrictEqual([...strings, ...strings]);
+        expect(input.done).toBe(true);
+      }),
+    );
+  });
+
+  it('keeps a key named __proto__ as data, as JSON.parse does', () => {
+    const definition = catalogue
+      .types()
+      .find(
+        (d) =>
+          d.schema.form.kind === 'object' &&
+          Object.values(d.schema.form.shape).some((f) => f.form.kind === 'numberRecord'),
+      )!;
+    const shape = (definition.schema.form as { shape: Record<string, { form: { kind: string } }> }).shape;
+    const key = Object.keys(shape).find((k) => shape[k]!.form.kind === 'numberRecord')!;
+    const valid = fc.sample(arbitraryFor(definition.schema), { numRuns: 1, seed: 7 })[0] as Record<
+      string,
+      unknown
+    >;
+    const data = { ...valid, [key]: JSON.parse('{"__proto__": 1, "atr": 2}') };
+    const [back] = roundTrip(dataCodec(definition.schema), [data]) as [
+      Record<string, Record<string, number>>,
+    ];
+    expect(back).toStrictEqual(data);
+    expect(Object.getPrototypeOf(back[key])).toBe(Object.prototype);
+    expect(Object.keys(back[key]!)).toEqual(['__proto__', 'atr']);
+  });
+
   it('refuses data that does not fit the schema, naming the field', () => {
     const codec = dataCodec(CandleClosed.schema);
     expect(() => codec.write({ ...candle, open: '37000' }, new FrameWriter())).toThrow(

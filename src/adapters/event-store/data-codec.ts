@@ -78,8 +78,19 @@ export class FrameWriter {
     this.at += UUID_LENGTH;
   }
 
-  /** A short string: its index in the batch's table (even); a long one: its length (odd), then its UTF-8. */
+  /**
+   * A string, as a number that says how it follows (its remainder by 4): a short one as its
+   * index in the batch's table (0); a long one as its UTF-8 (1, with its byte length); one that
+   * UTF-8 cannot hold (a lone surrogate: JavaScript allows it, and JSON kept it) as its UTF-16
+   * code units (2, with their count).
+   */
   string(value: string): void {
+    if (!value.isWellFormed()) {
+      this.varint(value.length * 4 + 2);
+      this.room(value.length * 2);
+      this.at += this.buffer.write(value, this.at, 'utf16le');
+      return;
+    }
     if (value.length <= TABLE_MAX_CHARS) {
       let index = this.strings.get(value);
       if (index === undefined) {
@@ -87,11 +98,11 @@ export class FrameWriter {
         this.strings.set(value, index);
         this.table.push(value);
       }
-      this.varint(index * 2);
+      this.varint(index * 4);
       return;
     }
     const bytes = Buffer.byteLength(value);
-    this.varint(bytes * 2 + 1);
+    this.varint(bytes * 4 + 1);
     this.room(bytes);
     this.at += this.buffer.write(value, this.at, 'utf8');
   }
@@ -126,7 +137,7 @@ export class FrameReader {
     const count = this.varint();
     for (let i = 0; i < count; i++) {
       const bytes = this.varint();
-      this.table.push(this.utf8(bytes));
+      this.table.push(this.text(bytes, 'utf8'));
     }
   }
 
@@ -175,15 +186,25 @@ export class FrameReader {
 
   string(): string {
     const ref = this.varint();
-    if (ref % 2 === 1) return this.utf8((ref - 1) / 2);
-    const value = this.table[ref / 2];
-    if (value === undefined) throw new CorruptFrameError(`string ${ref / 2} is not in the batch's table`);
-    return value;
+    const n = Math.floor(ref / 4);
+    switch (ref % 4) {
+      case 0: {
+        const value = this.table[n];
+        if (value === undefined) throw new CorruptFrameError(`string ${n} is not in the batch's table`);
+        return value;
+      }
+      case 1:
+        return this.text(n, 'utf8');
+      case 2:
+        return this.text(n * 2, 'utf16le');
+      default:
+        throw new CorruptFrameError(`unknown string form ${ref % 4}`);
+    }
   }
 
-  private utf8(bytes: number): string {
+  private text(bytes: number, encoding: 'utf8' | 'utf16le'): string {
     this.need(bytes);
-    const value = this.buffer.toString('utf8', this.at, this.at + bytes);
+    const value = this.buffer.toString(encoding, this.at, this.at + bytes);
     this.at += bytes;
     return value;
   }
@@ -307,7 +328,19 @@ function compile(form: SchemaForm): [Write, Read] {
         },
         (input) => {
           const record: Record<string, number> = {};
-          for (let i = input.varint(); i > 0; i--) record[input.string()] = input.f64();
+          for (let i = input.varint(); i > 0; i--) {
+            const key = input.string();
+            const value = input.f64();
+            // a key named __proto__ is data, as JSON.parse makes it, not the record's prototype
+            if (key === '__proto__') {
+              Object.defineProperty(record, key, {
+                value,
+                enumerable: true,
+                writable: true,
+                configurable: true,
+              });
+            } else record[key] = value;
+          }
           return record;
         },
       ];
