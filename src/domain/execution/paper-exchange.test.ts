@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createOrder, type Order, type OrderTerms } from '../orders/order.js';
 import { roundDownToStep, roundUpToStep, stepDecimals } from './amounts.js';
@@ -59,6 +60,31 @@ describe('amounts on the exchange grid', () => {
     expect(stepDecimals(0.00001)).toBe(5);
     expect(stepDecimals(0.5)).toBe(1);
     expect(stepDecimals(10)).toBe(0);
+  });
+
+  it('never rounds to the wrong side, however many steps a value holds', () => {
+    // found by an independent recomputation: these used to round "down" 12 and 280 steps up
+    expect(roundDownToStep(139319.01827585534, 1e-8)).toBe(139319.01827585);
+    expect(roundDownToStep(2811693.114427551, 1e-8)).toBe(2811693.11442755);
+    const steps = [1e-8, 1e-5, 0.001, 0.01, 0.1, 0.5, 1, 10];
+    fc.assert(
+      fc.property(fc.constantFrom(...steps), fc.double({ min: 0, max: 1, noNaN: true }), (step, share) => {
+        // any value up to 2^50 steps: quantities and prices far beyond any market's
+        const value = Number((share * step * 2 ** 50).toPrecision(1 + Math.floor(share * 16)));
+        const decimals = stepDecimals(step);
+        const next = (x: number, by: number) =>
+          Number(((Math.round(x / step) + by) * step).toFixed(decimals));
+        const down = roundDownToStep(value, step);
+        expect(down).toBeLessThanOrEqual(value);
+        expect(down).toBe(Number(down.toFixed(decimals)));
+        if (value > 0) expect(next(down, 1)).toBeGreaterThan(value);
+        const up = roundUpToStep(value, step);
+        expect(up).toBeGreaterThanOrEqual(value);
+        expect(up).toBe(Number(up.toFixed(decimals)));
+        if (up > step) expect(next(up, -1)).toBeLessThan(value);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -125,6 +151,18 @@ describe('matchOrder', () => {
     expect(fill.quantity * fill.price + fill.fee).toBeLessThanOrEqual(150);
     const broke = matchOrder(order({}), candle, { ...env, freeCash: 0.05 })!;
     expect(broke.quantity).toBe(0);
+  });
+
+  it('§3/§7 a buy cut to the free cash pays the volume slippage of the quantity that fills', () => {
+    const volume = { ...config, slippage: { model: 'volume', baseBps: 2, impactBps: 50 } as const };
+    const whole = matchOrder(order({ quantity: 40 }), candle, { ...env, config: volume })!;
+    const cut = matchOrder(order({ quantity: 40 }), candle, { ...env, config: volume, freeCash: 1_000 })!;
+    expect(cut.cashLimited).toBe(true);
+    expect(cut.quantity).toBeLessThan(10);
+    expect(cut.slippageBps).toBeCloseTo(2 + 50 * Math.sqrt(cut.quantity / candle.volume), 12);
+    expect(cut.slippageBps).toBeLessThan(whole.slippageBps);
+    expect(cut.price).toBeCloseTo(100 * (1 + cut.slippageBps / 10_000), 12);
+    expect(cut.quantity * cut.price + cut.fee).toBeLessThanOrEqual(1_000);
   });
 
   it('a triggered stop rest fills like a market order at the next open', () => {

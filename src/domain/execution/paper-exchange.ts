@@ -82,10 +82,12 @@ export function matchOrder(order: Order, candle: CandlePrices, env: MatchEnviron
 
   // §3: takers pay adverse slippage; a resting limit fills at its price as a maker.
   const taker = order.type !== 'limit' || order.triggered;
-  const bps = taker
-    ? slippageBps(config.slippage, { price: reference, atr: env.atr, quantity, volume: candle.volume })
-    : 0;
-  const price = adversePrice(reference, order.side, bps);
+  const slippage = (q: number) =>
+    taker
+      ? slippageBps(config.slippage, { price: reference, atr: env.atr, quantity: q, volume: candle.volume })
+      : 0;
+  let bps = slippage(quantity);
+  let price = adversePrice(reference, order.side, bps);
   const feeRate = taker ? config.feeRate : config.makerFeeRate;
 
   // §7: a buy never spends more than the free cash, fee included.
@@ -103,6 +105,10 @@ export function matchOrder(order: Order, candle: CandlePrices, env: MatchEnviron
       if (quantity > 0 && cost(quantity) > env.freeCash) {
         quantity = roundDownToStep(quantity - grid.amountStep, grid.amountStep, grid.amountDecimals);
       }
+      // §3: the slippage is that of the quantity that fills. With the volume model it is less
+      // than the uncut quantity's, so the price only falls and the cut still fits the cash.
+      bps = slippage(quantity);
+      price = adversePrice(reference, order.side, bps);
     }
   }
 
