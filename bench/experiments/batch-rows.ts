@@ -18,7 +18,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { dataCodec, FrameReader, FrameWriter } from '../../src/adapters/event-store/data-codec.js';
+import { dataCodec, FrameReader, FrameWriter, layoutOf } from '../../src/adapters/event-store/data-codec.js';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { openPostgres } from '../../src/adapters/sql/database.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
@@ -53,7 +53,7 @@ const database = await openPostgres(scratch.url);
 const catalogue = createCatalogue();
 const store = await PostgresEventStore.open(database, catalogue);
 const codecs = new Map(
-  catalogue.types().map((definition) => [definition.type, dataCodec(definition.schema)]),
+  catalogue.types().map((definition) => [definition.type, dataCodec(layoutOf(definition.schema))]),
 );
 /** One table of batch rows per variant; `ids`: how the variant keeps event ids unique. */
 const tables = {

@@ -54,8 +54,6 @@ export interface CatchUpProgress {
 export class ProjectionRunner {
   /** whether the read models use TimescaleDB (known after prepare(), or looked up when needed) */
   private timescale: boolean | undefined;
-  /** whether lag can be counted by SQL in the same database as the log (see countLag) */
-  private sqlLag: Promise<boolean> | undefined;
 
   constructor(
     private readonly database: SqlDatabase,
@@ -155,9 +153,8 @@ export class ProjectionRunner {
   }
 
   /**
-   * Checkpoint and lag of each projection. On PostgreSQL and PGlite, where the read models live
-   * in the log's database, the lag is counted by the database (no event is read or decoded);
-   * elsewhere it is counted by reading the lagging events, up to lagCap.
+   * Checkpoint and lag of each projection: the lag counted by reading the lagging events (of the
+   * projection's types only: the store skips the rest), up to lagCap.
    */
   async status(lagCap = 1_000_000): Promise<ProjectionStatus[]> {
     const out: ProjectionStatus[] = [];
@@ -187,28 +184,11 @@ export class ProjectionRunner {
     return projector;
   }
 
+  /** Events of the projection's types after its checkpoint, counted up to `cap`. */
   private async countLag(after: number, types: readonly string[], cap: number): Promise<number> {
-    this.sqlLag ??= this.lagBySql();
-    if (types.length > 0 && (await this.sqlLag)) {
-      const { rows } = await sql<{ lag: number }>`
-        select count(*)::int8 as lag from (
-          select 1 from eventlog.events
-          where position > ${after} and type in (${sql.join([...types])})
-          limit ${cap}) lagging`.execute(this.database.db);
-      return Number(rows[0]?.lag ?? 0);
-    }
     let lag = 0;
     for await (const _ of this.store.readAll({ after, filter: { types }, maxCount: cap })) lag++;
     return lag;
-  }
-
-  /** The log is a PostgreSQL store in the read models' own database. */
-  private async lagBySql(): Promise<boolean> {
-    if (this.store.kind === 'esdb' || this.store.location !== this.database.location) return false;
-    const { rows } = await sql<{
-      ok: boolean;
-    }>`select to_regclass('eventlog.events') is not null as ok`.execute(this.database.db);
-    return rows[0]?.ok === true;
   }
 
   private async refresh(projector: Projector): Promise<void> {

@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../../src/adapters/sql/database.js';
+import { createCatalogue } from '../../src/domain/catalogue.js';
 import { cli } from '../support/cli.js';
+import { editStoredEvent } from '../support/tamper.js';
 import { FIXTURES } from './support.js';
 
 /**
@@ -27,10 +28,10 @@ describe('tradekernel backtest / replay verify (CLI)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs SQL on the (closed) data directory, the way someone editing the log by hand would. */
-  async function tamper(statement: string): Promise<void> {
+  async function tamper(revision: number, edit: (json: string) => string): Promise<void> {
     const database = await openPglite(dataDir);
     try {
-      await sql.raw(statement).execute(database.db);
+      await editStoredEvent(database, createCatalogue(), `bt-${runId}`, revision, edit);
     } finally {
       await database.close();
     }
@@ -142,9 +143,7 @@ describe('tradekernel backtest / replay verify (CLI)', () => {
   });
 
   it('reports the first divergence of a tampered decision event, and exits non-zero', async () => {
-    await tamper(
-      `update eventlog.events set data = replace(data, '"quantity":', '"quantity":1') where stream_id = 'bt-${runId}' and revision = 4`,
-    );
+    await tamper(4, (data) => data.replace('"quantity":', '"quantity":1'));
     const bad = await tk('replay', 'verify', runId);
     expect(bad.code).toBe(4);
     expect(bad.stdout).toContain(`DIVERGED: bt-${runId}`);
@@ -155,9 +154,7 @@ describe('tradekernel backtest / replay verify (CLI)', () => {
     expect(json.divergence.index).toBe(3);
     expect(json.divergence.expected.data.quantity).not.toBe(json.divergence.actual.data.quantity);
     // the inputs tampered with: the re-derived run diverges from its first decisions
-    await tamper(
-      `update eventlog.events set data = replace(data, '"capital":10000', '"capital":20000') where stream_id = 'bt-${runId}' and revision = 0`,
-    );
+    await tamper(0, (data) => data.replace('"capital":10000', '"capital":20000'));
     const inputs = JSON.parse((await tk('replay', 'verify', runId, '--json')).stdout);
     expect(inputs.ok).toBe(false);
     expect(inputs.divergence.index).toBeLessThan(3);

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { openPglite, type SqlDatabase } from '../../src/adapters/sql/database.js';
@@ -9,6 +8,7 @@ import { runBacktest } from '../../src/replay/backtest/run-backtest.js';
 import { type BacktestSpec, defaultSettings } from '../../src/replay/backtest/settings.js';
 import { verifyRun } from '../../src/replay/backtest/verify-run.js';
 import { importCandles } from '../../src/services/import-candles.js';
+import { truncateStream } from '../support/tamper.js';
 import { FIXTURE_FROM, FIXTURE_TO, FIXTURES } from './support.js';
 
 describe('a run whose append was interrupted', () => {
@@ -38,12 +38,7 @@ describe('a run whose append was interrupted', () => {
     const total = first.sim.decisions + 2;
     expect(total).toBeGreaterThan(300);
     // as if the process died after the third batch
-    await sql`delete from eventlog.events where stream_id = ${first.account} and revision >= 300`.execute(
-      database.db,
-    );
-    await sql`update eventlog.streams set revision = 299 where stream_id = ${first.account}`.execute(
-      database.db,
-    );
+    await truncateStream(database, first.account, 300);
     const interrupted = await verifyRun(store, first.runId, options);
     expect(interrupted.ok).toBe(false);
     expect(interrupted.problems).toContain(

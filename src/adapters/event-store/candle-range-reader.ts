@@ -1,223 +1,142 @@
 /**
  * The bulk candle read (EventStore.readCandleRange, domain/ports/event-store.ts) on the SQL
- * stores, PGlite and PostgreSQL: a market stream's candles straight from eventlog.events, as
- * columns, page by page. What makes it fast:
- * - each page is one query over a window of revisions (an index range scan), and the next
- *   READ_AHEAD windows are already being read while the reader works on one;
- * - on a server the rows come by COPY to a worker thread (candle-window-thread.ts) that decodes
- *   them as they arrive, in the large chunks pg-copy-streams hands over, straight into the page's
- *   columns (no text of the whole page, no object per row or candle), and moves the columns to
- *   the reader: the thread running the kernel never touches the bytes. PGlite (in this thread,
- *   no COPY TO STDOUT) returns a window as one aggregated text, decoded here;
- * - rows are `<type>\t<data>` with an empty type for candles, and no id: candle ids are not read
- *   (the caller gets the ids of the range's edge candles to check how they were made).
- * It reads, never writes, and knows the table layout of postgres-schema.ts.
+ * stores: a market stream's candles straight from its batch rows (event-frames.ts), as columns.
+ * The range's edges are found from each row's first and last occurredAt (occurredAt never
+ * decreases along a market stream), then by hopping frames (each starts with its length) in the
+ * one row that holds the edge; the rows of the range are then read in groups, the next group
+ * already being fetched while one is decoded.
  */
-import { sql } from 'kysely';
-import { CandleClosed } from '../../domain/market/events.js';
+import { CandleClosed, type CandleClosedData } from '../../domain/market/events.js';
 import type { CandlePage, CandleRange, CandleRangeRequest } from '../../domain/ports/event-store.js';
-import type { SqlDatabase } from '../sql/database.js';
-import { CandlePageBuffer, decodeEventRow, parseEventData } from './candle-page.js';
-import type { CandleWindowThread } from './candle-window-thread.js';
+import { CandlePageBuffer } from './candle-page.js';
+import type { BatchEvents, BatchRow } from './event-frames.js';
 
-/**
- * Revisions per window at most (one query, one page). Small enough to keep the server on an
- * index scan without a sort; large enough that a query's fixed cost is noise.
- */
-const WINDOW_EVENTS = 8_192;
-/**
- * The first window's size; each next one doubles up to WINDOW_EVENTS. The reader (the kernel)
- * waits for a whole window before it starts, for every symbol of a run at once (it replays them
- * merged in time): small first windows let it start within a few milliseconds.
- */
-const FIRST_WINDOW = 512;
-/** Revisions read below and above the guessed start and end of the range (see firstAtOrAfter). */
-const GUESS_BELOW = 2_048;
-const GUESS_ABOVE = 16;
+/** Candles per page unless the request says. */
+const PAGE_CANDLES = 8_192;
+/** Batch rows per fetch (each holds at most ROW_EVENTS events). */
+const ROWS_PER_FETCH = 8;
 
-/** the type, empty for candles (see decodeEventRow) */
-const TYPE = `case when type = '${CandleClosed.type}' then '' else type end`;
-/** `<type>\t<data>` as COPY writes two columns (a tab inside one column would come escaped) */
-const COPY_ROW = `${TYPE}, data`;
-/** the same line as one text, for string_agg */
-const TEXT_ROW = `${TYPE} || E'\\t' || data`;
+/** A batch row of a stream without its frames. */
+export interface BatchIndexRow {
+  first_revision: number;
+  count: number;
+  first_occurred_at: number;
+  last_occurred_at: number;
+}
 
-/** Windows in flight at once (each on a connection of its own on a server). */
-export const READ_AHEAD = 2;
+/** What the reader needs of the store. */
+export interface BatchSource {
+  /** the stream's rows without frames, in revision order */
+  index(stream: string): Promise<BatchIndexRow[]>;
+  /** the stream's rows whose first revision is in [from, to], in revision order */
+  fetch(stream: string, from: number, to: number): Promise<BatchRow[]>;
+  events(row: BatchRow): BatchEvents;
+}
 
-/**
- * `thread`: on a server, the worker thread that reads and decodes the windows; without it (PGlite,
- * or inside a caller's transaction) each window is one aggregated text decoded here.
- */
-export async function readCandleRangeSql(
-  database: SqlDatabase,
+export async function readCandleRangeFromBatches(
+  source: BatchSource,
   request: CandleRangeRequest,
-  thread?: CandleWindowThread,
 ): Promise<CandleRange> {
   const { stream, step } = request;
-  const size = request.pageSize ?? WINDOW_EVENTS;
+  const size = request.pageSize ?? PAGE_CANDLES;
   if (!(Number.isInteger(size) && size >= 1))
     throw new RangeError(`readCandleRange: pageSize must be an integer >= 1, got ${size}`);
-  const where = `stream_id = ${literal(stream)}`;
-  const query = async <R>(text: string): Promise<R[]> => (await sql.raw<R>(text).execute(database.db)).rows;
-  const last = await lastRevision(database, stream);
-  if (last < 0) return { maxCandles: 0, edgeCandles: [], pages: noPages() };
-  const occurredAt = async (revision: number): Promise<number> => {
-    const rows = await query<{ t: string | number }>(
-      `select occurred_at as t from eventlog.events where ${where} and revision = ${revision}`,
-    );
-    return rows[0] === undefined ? Number.POSITIVE_INFINITY : Number(rows[0].t);
+  const rows = (await source.index(stream)).map((r) => ({
+    first: Number(r.first_revision),
+    count: Number(r.count),
+    firstAt: Number(r.first_occurred_at),
+    lastAt: Number(r.last_occurred_at),
+  }));
+  if (rows.length === 0) return { maxCandles: 0, edgeCandles: [], pages: noPages() };
+  const end = rows.at(-1)!.first + rows.at(-1)!.count;
+  const fetched = new Map<number, Promise<BatchRow>>();
+  const row = (i: number) => {
+    let batch = fetched.get(i);
+    if (!batch) {
+      batch = source.fetch(stream, rows[i]!.first, rows[i]!.first).then((found) => found[0]!);
+      fetched.set(i, batch);
+    }
+    return batch;
   };
-  const [first, end] = await Promise.all([occurredAt(0), occurredAt(last)]);
-  // The first revision whose occurredAt is >= time. Where it would be without outages (each
-  // missing candle moves it down by one, each recorded outage up by one): read the keys around
-  // that guess in one query, and fall back to a binary search, narrowed by what it showed, only
-  // when the answer lies outside.
-  const firstAtOrAfter = async (time: number): Promise<number> => {
-    if (time <= first) return 0;
-    if (time > end) return last + 1;
-    const guess = Math.min(last, Math.max(0, Math.round((time - first) / step)));
-    // the window's answer computed by the server: one row back instead of ~2,000 to parse here
-    const [row] = await query<{ below: string | number | null; at: string | number | null }>(
-      `select max(revision) filter (where occurred_at < ${time}) as below,
-          min(revision) filter (where occurred_at >= ${time}) as at
-        from eventlog.events where ${where}
-        and revision between ${Math.max(0, guess - GUESS_BELOW)} and ${guess + GUESS_ABOVE}`,
-    );
-    // occurredAt increases along the stream: the answer lies in (below, at]
-    let lo = row?.below == null ? 0 : Number(row.below) + 1;
-    let hi = row?.at == null ? last + 1 : Number(row.at);
+  /** index of the row holding `revision` */
+  const rowOf = (revision: number) => {
+    let lo = 0;
+    let hi = rows.length - 1;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((await occurredAt(mid)) < time) lo = mid + 1;
-      else hi = mid;
+      const mid = (lo + hi + 1) >>> 1;
+      if (rows[mid]!.first <= revision) lo = mid;
+      else hi = mid - 1;
     }
     return lo;
   };
-  const [a, b] = await Promise.all([firstAtOrAfter(request.from + step), firstAtOrAfter(request.to + step)]);
-  // The edge candles' ids, and the event right after the range: an outage that starts in the
-  // range and ends after it is recorded there.
-  // One probe per revision: with `revision in (...)` the planner, believing the stream holds a
-  // row or two, walks the stream's whole index range and filters (10 ms on a 40k-event stream).
-  const edges = await query<{ r: string | number; id: string; type: string; data: string }>(
-    [...new Set([a, b - 1, b])]
-      .filter((r) => r >= 0)
-      .map(
-        (r) =>
-          `(select revision as r, id::text as id, type, data from eventlog.events where ${where} and revision = ${r})`,
-      )
-      .join(' union all '),
-  );
-  const edgeCandles = edges
-    .filter((e) => Number(e.r) < b && e.type === CandleClosed.type)
-    .map((e) => ({
-      id: e.id,
-      openTime: (parseEventData(e.data, stream, Number(e.r)) as { openTime: number }).openTime,
-    }));
-  const after = edges.find((e) => Number(e.r) === b && e.type !== CandleClosed.type);
-  const trailing = after ? { type: after.type, data: parseEventData(after.data, stream, b) } : undefined;
-  const fetchWindow: FetchWindow = thread
-    ? (from, to, recycled) => thread.read(copyStatement(where, from, to), stream, from, size, recycled)
-    : (from, to, recycled) => aggregateWindow(database, where, stream, from, to, size, recycled);
-  return {
-    maxCandles: Math.max(0, b - a),
-    edgeCandles,
-    pages: readPages(a, b, size, fetchWindow, trailing),
+  /** the first revision whose occurredAt is >= time */
+  const firstAtOrAfter = async (time: number) => {
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (rows[mid]!.lastAt < time) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === rows.length) return end;
+    if (rows[lo]!.firstAt >= time) return rows[lo]!.first;
+    return rows[lo]!.first + source.events(await row(lo)).skipBefore(time);
   };
+  const a = await firstAtOrAfter(request.from + step);
+  const b = await firstAtOrAfter(request.to + step);
+  const edgeCandles: { id: string; openTime: number }[] = [];
+  for (const revision of a < b ? [...new Set([a, b - 1])] : []) {
+    const i = rowOf(revision);
+    const events = source.events(await row(i));
+    events.skip(revision - rows[i]!.first);
+    const e = events.take();
+    if (e?.type === CandleClosed.type)
+      edgeCandles.push({ id: e.id, openTime: (e.data as CandleClosedData).openTime });
+  }
+  fetched.clear();
+
+  async function* pages(): AsyncIterable<CandlePage> {
+    if (a >= end) return;
+    // rows a.. and the one holding b (an outage record right after the range still belongs)
+    const first = rowOf(a);
+    const last = rowOf(Math.min(b, end - 1));
+    const group = (i: number) =>
+      source.fetch(stream, rows[i]!.first, rows[Math.min(i + ROWS_PER_FETCH - 1, last)]!.first);
+    let page = new CandlePageBuffer(size);
+    let next = group(first);
+    for (let i = first; i <= last; i += ROWS_PER_FETCH) {
+      const batch = await next;
+      if (i + ROWS_PER_FETCH <= last) next = group(i + ROWS_PER_FETCH);
+      for (const r of batch) {
+        const events = source.events(r);
+        if (Number(r.first_revision) < a) events.skip(a - Number(r.first_revision));
+        for (;;) {
+          if (events.nextRevision >= b) {
+            // past the range: only an outage record right after it still belongs (see CandlePage.others)
+            const after = events.take();
+            if (after && after.type !== CandleClosed.type)
+              page.others.push({ type: after.type, data: after.data });
+            yield page;
+            return;
+          }
+          const candle = events.takeData(CandleClosed.type, CandleClosed.schemaVersion);
+          if (candle) page.push(candle as CandleClosedData);
+          else {
+            const e = events.take();
+            if (e === undefined) break;
+            if (e.type === CandleClosed.type) page.push(e.data as CandleClosedData);
+            else page.others.push({ type: e.type, data: e.data });
+          }
+          if (page.length === size) {
+            yield page;
+            page = new CandlePageBuffer(size);
+          }
+        }
+      }
+    }
+    yield page;
+  }
+  return { maxCandles: Math.max(0, b - a), edgeCandles, pages: pages() };
 }
 
 async function* noPages(): AsyncIterable<CandlePage> {}
-
-async function lastRevision(database: SqlDatabase, stream: string): Promise<number> {
-  const { rows } = await sql
-    .raw<{ r: string | number }>(
-      `select revision as r from eventlog.streams where stream_id = ${literal(stream)}`,
-    )
-    .execute(database.db);
-  return rows[0] === undefined ? -1 : Number(rows[0].r);
-}
-
-/** Reads revisions [from, to) into a page, refilling `recycled` (a page the reader is done with) when given. */
-type FetchWindow = (
-  from: number,
-  to: number,
-  recycled: CandlePageBuffer | undefined,
-) => Promise<CandlePageBuffer>;
-
-/** Windows [a, b) in order, READ_AHEAD of them in flight; a page is recycled when the next is asked for. */
-async function* readPages(
-  a: number,
-  b: number,
-  size: number,
-  fetchWindow: FetchWindow,
-  trailing: { type: string; data: unknown } | undefined,
-): AsyncIterable<CandlePage> {
-  const free: CandlePageBuffer[] = [];
-  const inFlight: Promise<CandlePageBuffer>[] = [];
-  let next = a;
-  let span = Math.min(size, FIRST_WINDOW);
-  const requestMore = () => {
-    while (inFlight.length < READ_AHEAD && next < b) {
-      const page = fetchWindow(next, Math.min(b, next + span), free.pop());
-      page.catch(() => {}); // awaited in turn; a failure surfaces there
-      inFlight.push(page);
-      next += span;
-      span = Math.min(size, span * 2);
-    }
-  };
-  requestMore();
-  let current: CandlePageBuffer | undefined;
-  while (inFlight.length > 0) {
-    const page = await inFlight.shift()!;
-    if (current) free.push(current);
-    current = page;
-    requestMore();
-    if (inFlight.length === 0 && trailing) page.others.push(trailing);
-    yield page;
-  }
-  if (current === undefined && trailing) {
-    const page = new CandlePageBuffer(0);
-    page.others.push(trailing);
-    yield page;
-  }
-}
-
-/** A window's rows by COPY (read by the worker thread): `limit` keeps the planner on the (stream, revision) index in revision order (no sort). */
-function copyStatement(where: string, from: number, to: number): string {
-  return `copy (select ${COPY_ROW} from eventlog.events where ${where} and revision >= ${from} and revision < ${to}
-    order by revision limit ${to - from}) to stdout`;
-}
-
-/** A window as one aggregated text (PGlite has no COPY TO STDOUT), decoded line by line. */
-async function aggregateWindow(
-  database: SqlDatabase,
-  where: string,
-  stream: string,
-  from: number,
-  to: number,
-  size: number,
-  recycled: CandlePageBuffer | undefined,
-): Promise<CandlePageBuffer> {
-  const page = recycled ?? new CandlePageBuffer(size);
-  page.reset(stream, from);
-  const { rows } = await sql
-    .raw<{ page: string | null }>(
-      `select string_agg(${TEXT_ROW}, E'\\n' order by revision) as page
-        from eventlog.events where ${where} and revision >= ${from} and revision < ${to}`,
-    )
-    .execute(database.db);
-  const text = rows[0]?.page;
-  if (!text) return page;
-  const bytes = Buffer.from(text, 'utf8');
-  for (let i = 0; i < bytes.length; ) {
-    let lineEnd = bytes.indexOf(10, i);
-    if (lineEnd < 0) lineEnd = bytes.length;
-    decodeEventRow(bytes, i, lineEnd, false, page);
-    i = lineEnd + 1;
-  }
-  return page;
-}
-
-function literal(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}

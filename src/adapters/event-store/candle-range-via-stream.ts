@@ -2,7 +2,7 @@
  * EventStore.readCandleRange for any store, on its readStream: a binary search over revisions for
  * the range's edges, then one forward read decoded into pages. No faster than reading the stream
  * yourself; it exists so that every store answers the bulk read the same way (EventStoreDB uses
- * it; the SQL stores have candle-range-reader.ts).
+ * it; the SQL stores read their batch rows, candle-range-reader.ts).
  */
 import { CandleClosed, type CandleClosedData } from '../../domain/market/events.js';
 import type {
@@ -13,6 +13,7 @@ import type {
 } from '../../domain/ports/event-store.js';
 import { CandlePageBuffer } from './candle-page.js';
 
+/** Candles per page unless the request says. */
 const PAGE_CANDLES = 8_192;
 
 export async function readCandleRangeViaStream(
@@ -20,6 +21,9 @@ export async function readCandleRangeViaStream(
   request: CandleRangeRequest,
 ): Promise<CandleRange> {
   const { stream, step } = request;
+  const size = request.pageSize ?? PAGE_CANDLES;
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new RangeError(`readCandleRange: pageSize must be an integer >= 1, got ${size}`);
   const last = await store.streamRevision(stream);
   const at = async (revision: number) => {
     for await (const e of store.readStream(stream, { fromRevision: revision, maxCount: 1 })) return e;
@@ -46,7 +50,7 @@ export async function readCandleRangeViaStream(
   }
   async function* pages(): AsyncIterable<CandlePage> {
     if (a > last) return;
-    let page = new CandlePageBuffer(PAGE_CANDLES);
+    let page = new CandlePageBuffer(size);
     let revision = a;
     for await (const e of store.readStream(stream, { fromRevision: a })) {
       // past the range: only an outage record right after it still belongs (see CandlePage.others)
@@ -54,11 +58,11 @@ export async function readCandleRangeViaStream(
         if (e.type !== CandleClosed.type) page.others.push({ type: e.type, data: e.data });
         break;
       }
-      if (e.type === CandleClosed.type) page.pushData(e.data as CandleClosedData);
+      if (e.type === CandleClosed.type) page.push(e.data as CandleClosedData);
       else page.others.push({ type: e.type, data: e.data });
-      if (page.length === PAGE_CANDLES) {
+      if (page.length === size) {
         yield page;
-        page = new CandlePageBuffer(PAGE_CANDLES);
+        page = new CandlePageBuffer(size);
       }
     }
     yield page;

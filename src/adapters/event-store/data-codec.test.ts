@@ -8,6 +8,7 @@ import {
   dataCodec,
   FrameReader,
   FrameWriter,
+  layoutOf,
   UnencodableDataError,
 } from './data-codec.js';
 
@@ -39,7 +40,7 @@ const candle = {
 describe('data codec', () => {
   it('reads back exactly the data of every event type in the catalogue, batches of several events', () => {
     for (const definition of catalogue.types()) {
-      const codec = dataCodec(definition.schema);
+      const codec = dataCodec(layoutOf(definition.schema));
       fc.assert(
         fc.property(fc.array(arbitraryFor(definition.schema), { minLength: 1, maxLength: 6 }), (items) => {
           // toStrictEqual: -0 stays -0, an absent optional field stays absent, key for key
@@ -51,7 +52,7 @@ describe('data codec', () => {
   });
 
   it('writes a short string once per batch and refers to it after that', () => {
-    const codec = dataCodec(CandleClosed.schema);
+    const codec = dataCodec(layoutOf(CandleClosed.schema));
     const one = new FrameWriter();
     codec.write(candle, one);
     const many = new FrameWriter();
@@ -62,7 +63,7 @@ describe('data codec', () => {
   });
 
   it('keeps strings longer than the table takes, and non-ASCII text, where they occur', () => {
-    const codec = dataCodec(CandleClosed.schema);
+    const codec = dataCodec(layoutOf(CandleClosed.schema));
     const long = { ...candle, symbol: `${'Ω'.repeat(70)}/USDT` };
     expect(roundTrip(codec, [long, candle, long])).toStrictEqual([long, candle, long]);
   });
@@ -98,7 +99,7 @@ describe('data codec', () => {
       unknown
     >;
     const data = { ...valid, [key]: JSON.parse('{"__proto__": 1, "atr": 2}') };
-    const [back] = roundTrip(dataCodec(definition.schema), [data]) as [
+    const [back] = roundTrip(dataCodec(layoutOf(definition.schema)), [data]) as [
       Record<string, Record<string, number>>,
     ];
     expect(back).toStrictEqual(data);
@@ -107,7 +108,7 @@ describe('data codec', () => {
   });
 
   it('refuses data that does not fit the schema, naming the field', () => {
-    const codec = dataCodec(CandleClosed.schema);
+    const codec = dataCodec(layoutOf(CandleClosed.schema));
     expect(() => codec.write({ ...candle, open: '37000' }, new FrameWriter())).toThrow(
       new UnencodableDataError('open', 'a number'),
     );
@@ -130,12 +131,12 @@ describe('data codec', () => {
       unknown
     >;
     expect(() =>
-      dataCodec(withArrays!.schema).write({ ...valid, [key]: 'not a list' }, new FrameWriter()),
+      dataCodec(layoutOf(withArrays!.schema)).write({ ...valid, [key]: 'not a list' }, new FrameWriter()),
     ).toThrow(`cannot encode ${key}: expected an array`);
   });
 
   it('refuses bytes it did not write: cut short, or a string missing from the table', () => {
-    const codec = dataCodec(CandleClosed.schema);
+    const codec = dataCodec(layoutOf(CandleClosed.schema));
     const out = new FrameWriter();
     codec.write(candle, out);
     const bytes = out.finish();

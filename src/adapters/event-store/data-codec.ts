@@ -10,7 +10,7 @@
  * refuses a value of the wrong kind, naming the field, but does not re-check ranges or patterns.
  * A batch is written by one FrameWriter and read by one FrameReader, frames in order.
  */
-import type { Schema, SchemaForm } from '../../domain/events/schema.js';
+import type { Schema } from '../../domain/events/schema.js';
 
 /** Longest string kept in a batch's string table; longer ones are written where they occur. */
 const TABLE_MAX_CHARS = 64;
@@ -53,6 +53,17 @@ export class FrameWriter {
   u16(value: number): void {
     this.room(2);
     this.at = this.buffer.writeUInt16LE(value, this.at);
+  }
+
+  /** Leaves room for a 4-byte number written later by `patchU32` (a length known only after). */
+  reserveU32(): number {
+    this.room(4);
+    this.at += 4;
+    return this.at - 4;
+  }
+
+  patchU32(at: number, value: number): void {
+    this.buffer.writeUInt32LE(value, at);
   }
 
   /** A non-negative integer below 2^53 in 7-bit groups, low first (1 byte below 128). */
@@ -158,6 +169,24 @@ export class FrameReader {
     return value;
   }
 
+  u32(): number {
+    this.need(4);
+    const value = this.buffer.readUInt32LE(this.at);
+    this.at += 4;
+    return value;
+  }
+
+  /** The 8-byte float at `offset` bytes from here, without moving. */
+  f64At(offset: number): number {
+    if (this.at + offset + 8 > this.buffer.length) throw new CorruptFrameError('frame ends early');
+    return this.buffer.readDoubleLE(this.at + offset);
+  }
+
+  skip(bytes: number): void {
+    this.need(bytes);
+    this.at += bytes;
+  }
+
   varint(): number {
     let value = 0;
     let scale = 1;
@@ -222,18 +251,49 @@ export interface DataCodec {
 type Write = (value: unknown, out: FrameWriter, path: string) => void;
 type Read = (input: FrameReader) => unknown;
 
-/** The codec of an event type's data schema (an object schema). */
-export function dataCodec(schema: Schema<unknown>): DataCodec {
-  if (schema.form.kind !== 'object')
-    throw new TypeError(`event data must be an object schema, got ${schema.form.kind}`);
-  const [write, read] = compile(schema.form);
+/**
+ * What the encoding of a schema depends on, and nothing else (no ranges, no patterns). A store
+ * keeps the layout of every event type and version it holds, so data is always read back with
+ * the layout it was written with, whatever the build reading it.
+ */
+export type Layout =
+  | { readonly kind: 'number' | 'string' | 'uuid' | 'boolean' | 'numberRecord' | 'json' }
+  | { readonly kind: 'oneOf'; readonly values: readonly (string | number | boolean)[] }
+  | { readonly kind: 'nullable' | 'optional'; readonly inner: Layout }
+  | { readonly kind: 'array'; readonly item: Layout }
+  | { readonly kind: 'object'; readonly fields: readonly (readonly [string, Layout])[] };
+
+export function layoutOf(schema: Schema<unknown>): Layout {
+  const form = schema.form;
+  switch (form.kind) {
+    case 'nullable':
+    case 'optional':
+      return { kind: form.kind, inner: layoutOf(form.inner) };
+    case 'array':
+      return { kind: 'array', item: layoutOf(form.item) };
+    case 'oneOf':
+      return { kind: 'oneOf', values: form.values };
+    case 'object':
+      return {
+        kind: 'object',
+        fields: Object.keys(form.shape).map((key) => [key, layoutOf(form.shape[key]!)] as const),
+      };
+    default:
+      return { kind: form.kind };
+  }
+}
+
+/** The codec of an event type's data layout (an object's). */
+export function dataCodec(layout: Layout): DataCodec {
+  if (layout.kind !== 'object') throw new TypeError(`event data must be an object, got ${layout.kind}`);
+  const [write, read] = compile(layout);
   return {
     write: (data, out) => write(data, out, ''),
     read: (input) => read(input) as Record<string, unknown>,
   };
 }
 
-function compile(form: SchemaForm): [Write, Read] {
+function compile(form: Layout): [Write, Read] {
   switch (form.kind) {
     case 'number':
       return [
@@ -286,7 +346,7 @@ function compile(form: SchemaForm): [Write, Read] {
     }
     case 'nullable':
     case 'optional': {
-      const [write, read] = compile(form.inner.form);
+      const [write, read] = compile(form.inner);
       const absent = form.kind === 'nullable' ? null : undefined;
       return [
         (v, out, path) => {
@@ -298,7 +358,7 @@ function compile(form: SchemaForm): [Write, Read] {
       ];
     }
     case 'array': {
-      const [write, read] = compile(form.item.form);
+      const [write, read] = compile(form.item);
       return [
         (v, out, path) => {
           if (!Array.isArray(v)) throw new UnencodableDataError(path, 'an array');
@@ -347,9 +407,9 @@ function compile(form: SchemaForm): [Write, Read] {
     case 'json':
       return [(v, out) => out.string(JSON.stringify(v)), (input) => JSON.parse(input.string()) as unknown];
     case 'object': {
-      const keys = Object.keys(form.shape);
-      const fields = keys.map((key) => compile(form.shape[key]!.form));
-      const optional = keys.map((key) => form.shape[key]!.form.kind === 'optional');
+      const keys = form.fields.map(([key]) => key);
+      const fields = form.fields.map(([, field]) => compile(field));
+      const optional = form.fields.map(([, field]) => field.kind === 'optional');
       return [
         (v, out, path) => {
           if (typeof v !== 'object' || v === null || Array.isArray(v))

@@ -1,12 +1,15 @@
 import type { Observable } from 'rxjs';
 import type { RecordedEvent } from '../../domain/events/envelope.js';
 import type { SubscribeOptions, Subscription } from '../../domain/ports/event-store.js';
-import type { EventLines } from './event-row.js';
 import { subscriptionObservable } from './observable.js';
 
+/** A page's events, decoded as they are taken; undefined after the last. */
+export interface PageEvents {
+  take(): RecordedEvent | undefined;
+}
+
 export interface Page {
-  /** decoded as they are taken */
-  events: EventLines;
+  events: PageEvents;
   /** true when the page hit its limit: more may be waiting right now */
   full: boolean;
   /** every position up to here has been looked at (matches delivered, others filtered out) */
@@ -67,7 +70,9 @@ export class PollingSubscription implements Subscription {
       // A full page means more is waiting: ask for it now, so the database works on it while
       // this page is delivered (catch-up then uses both cores).
       if (page.full) next = this.read(page.scannedTo);
-      for (let event = events.take(), n = 1; event !== undefined; event = events.take(), n++) {
+      let n = 0;
+      for (let event = events.take(); event !== undefined; event = events.take()) {
+        n++;
         if (this.stopped) return;
         this.checkpoint = event.position;
         yield event;
@@ -81,7 +86,7 @@ export class PollingSubscription implements Subscription {
         continue;
       }
       this.live = true;
-      delay = events.count > 0 ? MIN_POLL_MS : Math.min(delay * 2, MAX_POLL_MS);
+      delay = n > 0 ? MIN_POLL_MS : Math.min(delay * 2, MAX_POLL_MS);
       await this.sleep(delay);
       next = this.read(this.checkpoint);
     }

@@ -1,4 +1,9 @@
+import { sql } from 'kysely';
+import { StoreDataError } from '../../domain/errors.js';
+import type { RecordedEvent } from '../../domain/events/envelope.js';
+import type { SqlDatabase } from '../sql/database.js';
 import type { Migration } from '../sql/migrations.js';
+import type { FrameCodecs } from './event-frames.js';
 
 /**
  * Global positions come from one sequence, handed out under a transaction-scoped advisory lock
@@ -21,7 +26,8 @@ const PLANNED_COLUMNS =
     ' ',
   );
 
-export const eventlogMigrations: Migration[] = [
+/** The event log's schema, v1 to now; v5 re-encodes a v4 log's rows with `frames`. */
+export const eventlogMigrations = (frames: FrameCodecs): Migration[] => [
   {
     version: 1,
     name: 'event log: events and streams',
@@ -94,4 +100,134 @@ export const eventlogMigrations: Migration[] = [
       `alter table eventlog.streams alter column stream_id type text collate "C"`,
     ],
   },
+  {
+    version: 5,
+    name: 'event log: a row per append, events as binary frames',
+    up: [
+      // One row per append: its events as frames (event-frames.ts), stream and revisions and
+      // positions as columns. A server then inserts one row and a few index entries per batch
+      // instead of per event, and a reader decodes numbers instead of parsing JSON
+      // (bench/experiments/batch-rows.ts). The primary key is the batch's last position: pages
+      // of the global order are then one index range.
+      `create table eventlog.batches (
+        last_position bigint primary key,
+        stream_id text collate "C" not null,
+        first_revision bigint not null,
+        count integer not null check (count > 0),
+        recorded_at bigint not null,
+        types text[] not null,
+        -- occurredAt of the first and last event: the bulk candle read finds a time in a
+        -- market stream from these without reading the frames
+        first_occurred_at bigint not null,
+        last_occurred_at bigint not null,
+        frames bytea not null,
+        constraint batches_stream_revision_unique unique (stream_id, first_revision)
+      )`,
+      // the frames are already compact: no compression to pay for on every write and read
+      'alter table eventlog.batches alter column frames set storage external',
+      `comment on table eventlog.batches is 'tradekernel event log: append-only, a row per append (of at most 4,096 events)'`,
+      // an event id is never stored twice, across the whole log
+      'create table eventlog.event_ids (id uuid primary key, position bigint not null)',
+      // events per type, for store stats
+      'create table eventlog.type_counts (type text primary key, events bigint not null)',
+      // the data layout of every event type and version in the log (event-frames.ts)
+      'create table eventlog.layouts (type text not null, version integer not null, layout text not null, primary key (type, version))',
+      'alter table eventlog.events rename to events_v4',
+    ],
+    afterwards: (tx) => convertV4(tx, frames),
+  },
 ];
+
+/** Rows of a v4 log re-encoded per query. */
+const CONVERT_PAGE = 10_000;
+
+interface V4Row {
+  position: number;
+  stream_id: string;
+  revision: number;
+  id: string;
+  type: string;
+  data: string;
+  occurred_at: number;
+  causation_id: string | null;
+  correlation_id: string | null;
+  schema_version: number;
+  mode: string | null;
+  run_id: string | null;
+  recorded_at: number;
+}
+
+/**
+ * Moves a v4 log (a row per event, data as JSON text) into batch rows, keeping every position,
+ * revision, id and commit time. Consecutive events of one stream committed together become one
+ * batch (v1-v2 logs have gaps between positions: a gap ends a batch). Data that does not fit its
+ * type's current schema (an old version) stays JSON inside its frame.
+ */
+async function convertV4(tx: SqlDatabase['db'], frames: FrameCodecs): Promise<void> {
+  await frames.sync(tx);
+  let batch: V4Row[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const first = batch[0]!;
+    const events = batch.map((r) => {
+      let data: unknown;
+      try {
+        data = JSON.parse(r.data);
+      } catch {
+        throw new StoreDataError(
+          `upgrading the event log: the event at position ${r.position} (stream ${r.stream_id}) has data that is not JSON`,
+          'restore the log from a backup or an audit export, then open it again',
+        );
+      }
+      const metadata: RecordedEvent['metadata'] = {
+        occurredAt: Number(r.occurred_at),
+        causationId: r.causation_id,
+        correlationId: r.correlation_id,
+        schemaVersion: Number(r.schema_version),
+        recordedAt: Number(r.recorded_at),
+      };
+      if (r.mode !== null) metadata.mode = r.mode as RecordedEvent['metadata']['mode'] & string;
+      if (r.run_id !== null) metadata.runId = r.run_id;
+      return { id: r.id, type: r.type, data, metadata };
+    });
+    const { plans, frames: rows } = frames.encodeRows(events, { validated: false });
+    for (let i = 0; i < plans.length; i++) {
+      const plan = plans[i]!;
+      await sql`insert into eventlog.batches (last_position, stream_id, first_revision, count, recorded_at, types,
+          first_occurred_at, last_occurred_at, frames)
+        values (${Number(first.position) + plan.start + plan.count - 1}, ${first.stream_id},
+          ${Number(first.revision) + plan.start}, ${plan.count}, ${Number(first.recorded_at)},
+          ${`{${plan.types.join(',')}}`}::text[], ${plan.firstAt}, ${plan.lastAt},
+          decode(${rows[i]!.toString('base64')}, 'base64'))`.execute(tx);
+    }
+    batch = [];
+  };
+  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+    const { rows } = await sql<V4Row>`
+      select position, stream_id, revision, id::text as id, type, data, occurred_at, causation_id::text as causation_id,
+        correlation_id::text as correlation_id, schema_version, mode, run_id, recorded_at
+      from eventlog.events_v4 where position > ${after} order by position limit ${CONVERT_PAGE}`.execute(tx);
+    for (const row of rows) {
+      const previous = batch.at(-1);
+      const continues =
+        previous !== undefined &&
+        row.stream_id === previous.stream_id &&
+        Number(row.revision) === Number(previous.revision) + 1 &&
+        Number(row.position) === Number(previous.position) + 1 &&
+        Number(row.recorded_at) === Number(previous.recorded_at) &&
+        batch.length < MAX_BATCH;
+      if (!continues) await flush();
+      batch.push(row);
+    }
+    if (rows.length < CONVERT_PAGE) break;
+    after = Number(rows.at(-1)!.position);
+  }
+  await flush();
+  await sql`insert into eventlog.event_ids (id, position) select id, position from eventlog.events_v4`.execute(
+    tx,
+  );
+  await sql`insert into eventlog.type_counts (type, events) select type, count(*) from eventlog.events_v4 group by type`.execute(
+    tx,
+  );
+  await sql`drop table eventlog.events_v4`.execute(tx);
+}

@@ -16,17 +16,10 @@ export interface SqlDatabase {
   // biome-ignore lint/suspicious/noExplicitAny: tables are typed per module through kysely's sql tag
   readonly db: Kysely<any>;
   /**
-   * Server only: a pooled pg connection of its own, for COPY (see copy.ts). Release it; with an
-   * error when it may be left mid-transaction, so the pool drops it.
+   * Server only: a pooled pg connection of its own (for prepared statements). Release it; with
+   * an error when it may be left mid-transaction, so the pool drops it.
    */
   readonly connect?: () => Promise<pg.PoolClient>;
-  /**
-   * PGlite on disk only: runs `fn` with the raw PGlite while no other query runs, for statements
-   * that must follow one another on the one session (a transaction around a COPY from a blob).
-   */
-  readonly exclusive?: <T>(fn: (pglite: PGlite) => Promise<T>) => Promise<T>;
-  /** Server only: the URL it was opened with, for a worker thread's own connections (never print it: redactUrl). */
-  readonly connectionString?: string;
   /** LISTEN on a channel; the callback is a wake-up hint, never the data itself. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -44,9 +37,6 @@ export async function openPglite(dataDir?: string): Promise<SqlDatabase> {
       kind: 'pglite',
       location,
       db,
-      // In memory, PGlite grows a file by copying it whole, and COPY grows the table many pages
-      // at a time: appends by COPY slow down with the size of the table. On disk they do not.
-      ...(dataDir ? { exclusive: <T>(fn: (p: PGlite) => Promise<T>) => turns.run(() => fn(pglite)) } : {}),
       // (LISTEN in turn too: inside someone's transaction it would be undone by its rollback)
       async listen(channel, onNotify) {
         const unlisten = await turns.run(() => pglite.listen(channel, onNotify));
@@ -107,7 +97,6 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
     location,
     db,
     connect: () => pool.connect(),
-    connectionString: url,
     async listen(channel, onNotify) {
       // A dedicated connection: LISTEN must stay on one session, outside the pool.
       const client = new pg.Client({ connectionString: url, types });

@@ -8,6 +8,8 @@ export interface Migration {
   name: string;
   /** statements, run in order */
   up: readonly string[];
+  /** work SQL cannot do alone (re-encoding rows), run after `up` in the same transaction */
+  afterwards?: (tx: SqlDatabase['db']) => Promise<void>;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function migrate(database: SqlDatabase, component: string, migratio
     for (const migration of migrations) {
       if (migration.version <= current) continue;
       for (const statement of migration.up) await sql.raw(statement).execute(tx);
+      await migration.afterwards?.(tx);
       await sql`insert into public.tradekernel_migrations (component, version, name)
         values (${component}, ${migration.version}, ${migration.name})`.execute(tx);
     }
