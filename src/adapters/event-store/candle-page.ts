@@ -1,3 +1,4 @@
+import { type Candle, setCandleAt } from '../../domain/market/candle.js';
 import type { CandlePage } from '../../domain/ports/event-store.js';
 
 /** A page of a bulk candle read (CandleRangeRequest) being filled: six columns of a fixed capacity. */
@@ -23,22 +24,10 @@ export class CandlePageBuffer implements CandlePage {
     this.volume = column(5);
   }
 
-  push(d: {
-    openTime: number;
-    open: number;
-    high: number;
-    low: number;
-    close: number;
-    volume: number;
-  }): void {
+  push(candle: Pick<Candle, 'openTime' | 'open' | 'high' | 'low' | 'close' | 'volume'>): void {
     const n = this.length;
     if (n === this.capacity) throw new RangeError('CandlePageBuffer: more candles than the page holds');
-    this.openTime[n] = d.openTime;
-    this.open[n] = d.open;
-    this.high[n] = d.high;
-    this.low[n] = d.low;
-    this.close[n] = d.close;
-    this.volume[n] = d.volume;
+    setCandleAt(this, n, candle);
     this.length = n + 1;
   }
 }
