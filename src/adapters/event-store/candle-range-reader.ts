@@ -3,7 +3,7 @@
  * stores: a market stream's candles straight from its batch rows (event-frames.ts), as columns.
  * The range's edges are found from each row's first and last occurredAt (occurredAt never
  * decreases along a market stream), then by hopping frames (each starts with its length) in the
- * one row that holds the edge; the rows of the range are then read in groups, the next group
+ * one row that holds the edge; the rows of the range are then read in groups, the next groups
  * already being fetched while one is decoded.
  */
 import { CandleClosed, type CandleClosedData } from '../../domain/market/events.js';
@@ -14,7 +14,13 @@ import type { BatchEvents, BatchRow } from './event-frames.js';
 /** Candles per page unless the request says. */
 const PAGE_CANDLES = 8_192;
 /** Batch rows per fetch (each holds at most ROW_EVENTS events). */
-const ROWS_PER_FETCH = 8;
+const ROWS_PER_FETCH = 4;
+/**
+ * Fetches in flight while a group is decoded: on a server each runs on a connection of its own,
+ * so the server's work (reading the rows, base64) runs beside the decoding. Measured on the 1m
+ * year: 4 rows x 2 in flight read it in 0.30 s, 8 rows x 1 in 0.47 s.
+ */
+const READ_AHEAD = 2;
 
 /** A batch row of a stream without its frames. */
 export interface BatchIndexRow {
@@ -103,10 +109,20 @@ export async function readCandleRangeFromBatches(
     const group = (i: number) =>
       source.fetch(stream, rows[i]!.first, rows[Math.min(i + ROWS_PER_FETCH - 1, last)]!.first);
     let page = new CandlePageBuffer(size);
-    let next = group(first);
+    const queue: Promise<BatchRow[]>[] = [];
+    let asked = first;
+    const ask = () => {
+      while (queue.length < READ_AHEAD && asked <= last) {
+        const fetching = group(asked);
+        fetching.catch(() => {}); // awaited in turn; a reader that stops early never sees it
+        queue.push(fetching);
+        asked += ROWS_PER_FETCH;
+      }
+    };
+    ask();
     for (let i = first; i <= last; i += ROWS_PER_FETCH) {
-      const batch = await next;
-      if (i + ROWS_PER_FETCH <= last) next = group(i + ROWS_PER_FETCH);
+      const batch = await queue.shift()!;
+      ask();
       for (const r of batch) {
         const events = source.events(r);
         if (Number(r.first_revision) < a) events.skip(a - Number(r.first_revision));
