@@ -47,6 +47,17 @@ for (const backend of backends) {
         expect(await store.streamRevision(s)).toBe(9);
       });
 
+      it('reads to the end of a stream when a max count asks for more than is left', async () => {
+        const s = `${uniquePrefix()}-end`;
+        await store.append(s, testEvents(0, 200));
+        const tail = await collect(store.readStream(s, { fromRevision: 150, maxCount: 100 }));
+        expect(tail.map((e) => e.revision)).toEqual(Array.from({ length: 50 }, (_, i) => 150 + i));
+        expect(await collect(store.readStream(s, { fromRevision: 199, maxCount: 5 }))).toHaveLength(1);
+        // "anything after the last one?": nothing, at once
+        expect(await collect(store.readStream(s, { fromRevision: 200, maxCount: 1 }))).toEqual([]);
+        expect(await collect(store.readStream(s, { fromRevision: 500 }))).toEqual([]);
+      });
+
       it('keeps metadata: occurredAt, causation, correlation, mode, run id, recordedAt', async () => {
         const s = `${uniquePrefix()}-m`;
         const cause = testEvent(1);

@@ -135,6 +135,35 @@ describe('data codec', () => {
     ).toThrow(`cannot encode ${key}: expected an array`);
   });
 
+  it('refuses a boolean or presence byte that is neither 0 nor 1, rather than read it as something', () => {
+    const definition = catalogue
+      .types()
+      .find(
+        (d) =>
+          d.schema.form.kind === 'object' &&
+          Object.values(d.schema.form.shape).some((f) => f.form.kind === 'boolean'),
+      )!;
+    const codec = dataCodec(layoutOf(definition.schema));
+    const valid = fc.sample(arbitraryFor(definition.schema), { numRuns: 1, seed: 3 })[0];
+    const out = new FrameWriter();
+    codec.write(valid, out);
+    const bytes = out.finish();
+    let refused = 0;
+    // every byte that holds 0 or 1 set to 7: each is a boolean, a presence flag or part of a number
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! > 1) continue;
+      const edited = Buffer.from(bytes);
+      edited[i] = 7;
+      try {
+        codec.read(new FrameReader(edited));
+      } catch (error) {
+        expect(error).toBeInstanceOf(CorruptFrameError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+
   it('refuses bytes it did not write: cut short, or a string missing from the table', () => {
     const codec = dataCodec(layoutOf(CandleClosed.schema));
     const out = new FrameWriter();

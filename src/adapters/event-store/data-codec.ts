@@ -326,7 +326,11 @@ function compile(form: Layout): [Write, Read] {
           if (typeof v !== 'boolean') throw new UnencodableDataError(path, 'true or false');
           out.u8(v ? 1 : 0);
         },
-        (input) => input.u8() === 1,
+        (input) => {
+          const byte = input.u8();
+          if (byte > 1) throw new CorruptFrameError(`a boolean byte of ${byte}`);
+          return byte === 1;
+        },
       ];
     case 'oneOf': {
       const { values } = form;
@@ -354,7 +358,11 @@ function compile(form: Layout): [Write, Read] {
           out.u8(1);
           write(v, out, path);
         },
-        (input) => (input.u8() === 0 ? absent : read(input)),
+        (input) => {
+          const present = input.u8();
+          if (present > 1) throw new CorruptFrameError(`a presence byte of ${present}`);
+          return present === 0 ? absent : read(input);
+        },
       ];
     }
     case 'array': {

@@ -34,6 +34,7 @@ const CORRELATION = 2;
 const MODE = 4;
 const RUN_ID = 8;
 const JSON_DATA = 16;
+const KNOWN_FLAGS = CAUSATION | CORRELATION | MODE | RUN_ID | JSON_DATA;
 
 interface Codec {
   /** the schema version the codec encodes */
@@ -235,6 +236,7 @@ export class BatchEvents {
       const end = input.u32() + input.at;
       const id = input.uuid();
       const flags = input.u8();
+      if (flags & ~KNOWN_FLAGS) throw new CorruptFrameError(`unknown flags ${flags}`);
       const occurredAt = input.f64();
       const causationId = flags & CAUSATION ? input.uuid() : null;
       const correlationId = flags & CORRELATION ? input.uuid() : null;
@@ -256,10 +258,12 @@ export class BatchEvents {
             'upgrade tradekernel to read this log',
           );
         }
-        if (codec === undefined)
-          throw new CorruptFrameError(
-            `its data (${type} v${schemaVersion}) has a layout this process did not load: a newer build wrote it since this one started; restart it`,
+        if (codec === undefined) {
+          throw new StoreDataError(
+            `event at position ${this.position} is ${type} v${schemaVersion}, a layout this process did not load: a newer build wrote it since this one started`,
+            'restart this process to read it',
           );
+        }
         data = codec.read(input);
       }
       if (input.at !== end)
@@ -313,6 +317,7 @@ export class BatchEvents {
       const end = input.u32() + input.at;
       input.skip(36);
       const flags = input.u8();
+      if (flags & ~KNOWN_FLAGS) throw new CorruptFrameError(`unknown flags ${flags}`);
       if (flags & JSON_DATA) {
         input.at = start;
         return undefined;

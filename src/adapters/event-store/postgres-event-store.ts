@@ -245,17 +245,17 @@ export class PostgresEventStore implements EventStore {
         if (!full) return;
         continue;
       }
-      // from the batch holding `from` on
+      // from the row holding `from` on (none when `from` is past the stream's end)
       const { rows, full } = await this.selectBatches(
-        sql`stream_id = ${stream} and first_revision >= coalesce((select max(first_revision)
+        sql`stream_id = ${stream} and first_revision + count > ${from} and first_revision >= coalesce((select max(first_revision)
           from eventlog.batches where stream_id = ${stream} and first_revision <= ${from}), 0)`,
         'first_revision',
         limit,
       );
       for (const row of rows) {
         const events = this.frames.events(row);
+        events.skip(Math.max(0, from - Number(row.first_revision)));
         for (let event = events.take(); event !== undefined && remaining > 0; event = events.take()) {
-          if (event.revision < from) continue;
           remaining--;
           yield event;
         }
@@ -488,6 +488,8 @@ class PageOfBatches implements PageEvents {
         const row = this.rows[this.row++];
         if (row === undefined) return undefined;
         this.current = this.frames.events(row);
+        // the first row may start at or before `after`: hop over those events undecoded
+        this.current.skip(Math.max(0, this.after + 1 - (Number(row.last_position) - Number(row.count) + 1)));
       }
       const event = this.current.take();
       if (event === undefined) {

@@ -3,7 +3,7 @@ import { StoreDataError } from '../../domain/errors.js';
 import type { RecordedEvent } from '../../domain/events/envelope.js';
 import type { SqlDatabase } from '../sql/database.js';
 import type { Migration } from '../sql/migrations.js';
-import type { FrameCodecs } from './event-frames.js';
+import { type FrameCodecs, ROW_EVENTS } from './event-frames.js';
 
 /**
  * Global positions come from one sequence, handed out under a transaction-scoped advisory lock
@@ -159,9 +159,10 @@ interface V4Row {
 
 /**
  * Moves a v4 log (a row per event, data as JSON text) into batch rows, keeping every position,
- * revision, id and commit time. Consecutive events of one stream committed together become one
- * batch (v1-v2 logs have gaps between positions: a gap ends a batch). Data that does not fit its
- * type's current schema (an old version) stays JSON inside its frame.
+ * revision, id and commit time. Consecutive events of one stream with consecutive positions and
+ * the same commit time become one row, of at most ROW_EVENTS (v1-v2 logs have gaps between
+ * positions: a gap ends a row). Data that is not of its type's current version, does not fit its
+ * schema, or is of a type this build does not know stays JSON inside its frame.
  */
 async function convertV4(tx: SqlDatabase['db'], frames: FrameCodecs): Promise<void> {
   await frames.sync(tx);
@@ -215,7 +216,7 @@ async function convertV4(tx: SqlDatabase['db'], frames: FrameCodecs): Promise<vo
         Number(row.revision) === Number(previous.revision) + 1 &&
         Number(row.position) === Number(previous.position) + 1 &&
         Number(row.recorded_at) === Number(previous.recorded_at) &&
-        batch.length < MAX_BATCH;
+        batch.length < ROW_EVENTS;
       if (!continues) await flush();
       batch.push(row);
     }
