@@ -136,8 +136,10 @@ export class PostgresEventStore implements EventStore {
     const count = events.length;
     const perType = new Map<string, number>();
     for (const e of events) perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
-    // ids are UUIDs and types PascalCase (validated): array literals need no quoting
-    const ids = `{${events.map((e) => e.id).join(',')}}`;
+    // The ids and the rows' frames (base64) go as one comma-separated text each, split by the
+    // server: as array literals they cost it ~0.8 µs per event to parse. Ids are UUIDs and types
+    // PascalCase (validated): nothing needs quoting.
+    const ids = events.map((e) => e.id).join(',');
     const types = `{${[...perType.keys()].join(',')}}`;
     const counts = `{${[...perType.values()].join(',')}}`;
     const { plans, frames } = this.frames.encodeRows(events);
@@ -151,11 +153,11 @@ export class PostgresEventStore implements EventStore {
           s.revision - ${count - 1} + (p->>'start')::int, (p->>'count')::int, b.now,
           array(select json_array_elements_text(p->'types')), (p->>'firstAt')::bigint, (p->>'lastAt')::bigint, decode(f.frames, 'base64')
         from b, s, json_array_elements(${JSON.stringify(plans)}::json) with ordinality as plan(p, i)
-          join unnest(${frames.map((f) => f.toString('base64'))}::text[]) with ordinality as f(frames, i) using (i)
+          join unnest(string_to_array(${frames.map((f) => f.toString('base64')).join(',')}, ',')) with ordinality as f(frames, i) using (i)
         returning last_position),
       ids as (
         insert into eventlog.event_ids (id, position)
-        select t.id, b.base + t.n - 1 from b, s, unnest(${ids}::uuid[]) with ordinality as t(id, n)),
+        select t.id::uuid, b.base + t.n - 1 from b, s, unnest(string_to_array(${ids}, ',')) with ordinality as t(id, n)),
       counted as (
         insert into eventlog.type_counts (type, events)
         select t.type, t.n from s, unnest(${types}::text[], ${counts}::bigint[]) as t(type, n)
