@@ -6,9 +6,9 @@
  * On a scratch database it appends the same real CandleClosed events (validated by the real
  * catalogue, batches of 1000) through the real store and into tables of batch rows:
  * - JSON lines (session 4): the batch's events as one text, a line per event, data as JSON;
- * - binary frames (session 5): the batch's events as one bytea, a frame per event, the data in
- *   the encoding compiled from its type's schema (src/adapters/event-store/data-codec.ts:
- *   numbers as 8-byte floats, short strings written once per batch).
+ * - binary frames (session 5): the batch's events as one bytea, in the store's frames
+ *   (src/adapters/event-store/event-frames.ts: data in the encoding compiled from its type's
+ *   schema, numbers as 8-byte floats, short strings written once per batch).
  * The store's promise that an id is never stored twice needs one index entry per event: the
  * variants keep it with a B-tree (as the store does), with a hash index, or drop it (ids then
  * checked against their own stream only, as on EventStoreDB).
@@ -18,7 +18,7 @@
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { dataCodec, FrameReader, FrameWriter, layoutOf } from '../../src/adapters/event-store/data-codec.js';
+import { FrameCodecs } from '../../src/adapters/event-store/event-frames.js';
 import { PostgresEventStore } from '../../src/adapters/event-store/postgres-event-store.js';
 import { openPostgres } from '../../src/adapters/sql/database.js';
 import { createCatalogue } from '../../src/domain/catalogue.js';
@@ -52,9 +52,7 @@ await Promise.all([admin.connect(), client.connect()]);
 const database = await openPostgres(scratch.url);
 const catalogue = createCatalogue();
 const store = await PostgresEventStore.open(database, catalogue);
-const codecs = new Map(
-  catalogue.types().map((definition) => [definition.type, dataCodec(layoutOf(definition.schema))]),
-);
+const frames = new FrameCodecs(catalogue);
 /** One table of batch rows per variant; `ids`: how the variant keeps event ids unique. */
 const tables = {
   text: { column: 'text', ids: 'btree' },
@@ -96,49 +94,24 @@ function encodeText(stream: string, batch: readonly NewEvent[]): string {
   return text;
 }
 
-/**
- * A batch as binary frames (src/adapters/event-store/data-codec.ts), each: id, flags (causation,
- * correlation, mode, run id present), occurredAt, the ids, mode and run id present, schema
- * version, type, then the data in the encoding compiled from the type's schema.
- */
+/** A batch as the store's binary frames (src/adapters/event-store/event-frames.ts), validated. */
 function encodeFrames(stream: string, batch: readonly NewEvent[]): Buffer {
-  const out = new FrameWriter(batch.length * 128);
-  for (const e of batch) {
-    catalogue.assertValid(stream, e);
-    const m = e.metadata;
-    out.uuid(e.id);
-    out.u8((m.causationId ? 1 : 0) | (m.correlationId ? 2 : 0) | (m.mode ? 4 : 0) | (m.runId ? 8 : 0));
-    out.f64(m.occurredAt);
-    if (m.causationId) out.uuid(m.causationId);
-    if (m.correlationId) out.uuid(m.correlationId);
-    if (m.mode) out.string(m.mode);
-    if (m.runId) out.string(m.runId);
-    out.u16(m.schemaVersion);
-    out.string(e.type);
-    codecs.get(e.type)!.write(e.data, out);
-  }
-  return out.finish();
+  for (const e of batch) catalogue.assertValid(stream, e);
+  return frames.encode(batch);
 }
 
-/** Reads the frames of one batch row back into RecordedEvent-shaped objects. */
+/** Reads the frames of one batch row back into events, as the store does. */
 function* decodeFrames(row: BatchRow<Buffer>): Iterable<ReadEvent> {
-  const input = new FrameReader(row.events);
-  for (let i = 0, position = Number(row.position), revision = Number(row.revision); !input.done; i++) {
-    const id = input.uuid();
-    const flags = input.u8();
-    const metadata: ReadEvent['metadata'] = {
-      occurredAt: input.f64(),
-      causationId: flags & 1 ? input.uuid() : null,
-      correlationId: flags & 2 ? input.uuid() : null,
-      schemaVersion: 0,
-    };
-    if (flags & 4) metadata.mode = input.string();
-    if (flags & 8) metadata.runId = input.string();
-    metadata.schemaVersion = input.u16();
-    const type = input.string();
-    const data = codecs.get(type)!.read(input) as ReadEvent['data'];
-    yield { id, type, stream: row.stream_id, revision: revision + i, position: position + i, metadata, data };
-  }
+  const count = Number(row.count);
+  const events = frames.events({
+    last_position: Number(row.position) + count - 1,
+    stream_id: row.stream_id,
+    first_revision: Number(row.revision),
+    count,
+    recorded_at: 0,
+    frames: row.events,
+  });
+  for (let e = events.take(); e !== undefined; e = events.take()) yield e as ReadEvent;
 }
 
 function* decodeText(row: BatchRow<string>): Iterable<ReadEvent> {
@@ -166,6 +139,7 @@ interface BatchRow<T> {
   position: string;
   stream_id: string;
   revision: string;
+  count: string;
   events: T;
 }
 interface ReadEvent {
@@ -189,7 +163,7 @@ interface ReadEvent {
 async function* readBatches<T>(table: string, decode: (row: BatchRow<T>) => Iterable<ReadEvent>) {
   for (let after = 0; ; ) {
     const { rows } = await client.query<BatchRow<T>>(
-      `select position, stream_id, revision, events from ${table} where position > $1 order by position limit 10`,
+      `select position, stream_id, revision, count, events from ${table} where position > $1 order by position limit 10`,
       [after],
     );
     if (rows.length === 0) return;
@@ -230,7 +204,7 @@ const variants: Record<
   string,
   ((stream: string, slice: NewEvent[], revision: number) => Promise<unknown>) | null
 > = {
-  'per-event rows (the store)': null,
+  'the store': null,
   'JSON lines, B-tree id index': batchAppender('text', encodeText),
   'binary frames, B-tree id index': batchAppender('frames', encodeFrames),
   'binary frames, hash id index': batchAppender('frames_hash', encodeFrames),
@@ -274,7 +248,7 @@ for (const [variant, rs] of results) summary(`append, batch ${BATCH}: ${variant}
 const count = async (table: string) =>
   Number((await client.query(`select sum(count) as n from ${table}`)).rows[0].n);
 const readers: Record<string, [number, () => AsyncIterable<{ data: unknown }>]> = {
-  'readAll: per-event rows (the store)': [(await store.stats()).events, () => store.readAll()],
+  'readAll: the store': [(await store.stats()).events, () => store.readAll()],
   'readAll: JSON lines': [await count('text'), () => readBatches('text', decodeText)],
   'readAll: binary frames': [await count('frames_noids'), () => readBatches('frames_noids', decodeFrames)],
 };

@@ -1,5 +1,17 @@
 import { type Candle, setCandleAt } from '../../domain/market/candle.js';
-import type { CandlePage } from '../../domain/ports/event-store.js';
+import { CandleClosed } from '../../domain/market/events.js';
+import type { CandlePage, CandleRangeRequest } from '../../domain/ports/event-store.js';
+
+/** Candles per page unless the request says. */
+const PAGE_CANDLES = 8_192;
+
+/** The page size a bulk candle read asks for: the request's, or the default. */
+export function candlePageSize(request: CandleRangeRequest): number {
+  const size = request.pageSize ?? PAGE_CANDLES;
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new RangeError(`readCandleRange: pageSize must be an integer >= 1, got ${size}`);
+  return size;
+}
 
 /** A page of a bulk candle read (CandleRangeRequest) being filled: six columns of a fixed capacity. */
 export class CandlePageBuffer implements CandlePage {
@@ -29,5 +41,15 @@ export class CandlePageBuffer implements CandlePage {
     if (n === this.capacity) throw new RangeError('CandlePageBuffer: more candles than the page holds');
     setCandleAt(this, n, candle);
     this.length = n + 1;
+  }
+
+  /** A stored event of the range: a candle into the columns, anything else (an outage) into others. */
+  add(event: { type: string; data: unknown }): void {
+    if (event.type === CandleClosed.type) this.push(event.data as Candle);
+    else this.others.push({ type: event.type, data: event.data });
+  }
+
+  get full(): boolean {
+    return this.length === this.capacity;
   }
 }

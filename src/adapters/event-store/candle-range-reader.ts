@@ -8,11 +8,9 @@
  */
 import { CandleClosed, type CandleClosedData } from '../../domain/market/events.js';
 import type { CandlePage, CandleRange, CandleRangeRequest } from '../../domain/ports/event-store.js';
-import { CandlePageBuffer } from './candle-page.js';
+import { CandlePageBuffer, candlePageSize } from './candle-page.js';
 import type { BatchEvents, BatchRow } from './event-frames.js';
 
-/** Candles per page unless the request says. */
-const PAGE_CANDLES = 8_192;
 /** Batch rows per fetch (each holds at most ROW_EVENTS events). */
 const ROWS_PER_FETCH = 4;
 /**
@@ -44,9 +42,7 @@ export async function readCandleRangeFromBatches(
   request: CandleRangeRequest,
 ): Promise<CandleRange> {
   const { stream, step } = request;
-  const size = request.pageSize ?? PAGE_CANDLES;
-  if (!(Number.isInteger(size) && size >= 1))
-    throw new RangeError(`readCandleRange: pageSize must be an integer >= 1, got ${size}`);
+  const size = candlePageSize(request);
   const rows = (await source.index(stream)).map((r) => ({
     first: Number(r.first_revision),
     count: Number(r.count),
@@ -140,10 +136,9 @@ export async function readCandleRangeFromBatches(
           else {
             const e = events.take();
             if (e === undefined) break;
-            if (e.type === CandleClosed.type) page.push(e.data as CandleClosedData);
-            else page.others.push({ type: e.type, data: e.data });
+            page.add(e);
           }
-          if (page.length === size) {
+          if (page.full) {
             yield page;
             page = new CandlePageBuffer(size);
           }

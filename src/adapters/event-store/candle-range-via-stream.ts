@@ -11,19 +11,14 @@ import type {
   CandleRangeRequest,
   EventStore,
 } from '../../domain/ports/event-store.js';
-import { CandlePageBuffer } from './candle-page.js';
-
-/** Candles per page unless the request says. */
-const PAGE_CANDLES = 8_192;
+import { CandlePageBuffer, candlePageSize } from './candle-page.js';
 
 export async function readCandleRangeViaStream(
   store: Pick<EventStore, 'readStream' | 'streamRevision'>,
   request: CandleRangeRequest,
 ): Promise<CandleRange> {
   const { stream, step } = request;
-  const size = request.pageSize ?? PAGE_CANDLES;
-  if (!(Number.isInteger(size) && size >= 1))
-    throw new RangeError(`readCandleRange: pageSize must be an integer >= 1, got ${size}`);
+  const size = candlePageSize(request);
   const last = await store.streamRevision(stream);
   const at = async (revision: number) => {
     for await (const e of store.readStream(stream, { fromRevision: revision, maxCount: 1 })) return e;
@@ -58,9 +53,8 @@ export async function readCandleRangeViaStream(
         if (e.type !== CandleClosed.type) page.others.push({ type: e.type, data: e.data });
         break;
       }
-      if (e.type === CandleClosed.type) page.push(e.data as CandleClosedData);
-      else page.others.push({ type: e.type, data: e.data });
-      if (page.length === size) {
+      page.add(e);
+      if (page.full) {
         yield page;
         page = new CandlePageBuffer(size);
       }

@@ -356,9 +356,7 @@ export class PostgresEventStore implements EventStore {
     order: 'last_position' | 'last_position desc' | 'first_revision' | 'first_revision desc',
     events: number,
   ): Promise<{ rows: BatchRow[]; full: boolean }> {
-    // a read still going when the store closes ends here, not on a database someone else owns
-    if (this.closed)
-      throw new UnavailableError('the event store was closed during a read', 'open the store again');
+    this.assertOpen();
     const orderBy = sql.raw(order);
     const { rows } = await sql<BatchRow>`
       select ${BATCH_COLUMNS} from (
@@ -395,8 +393,7 @@ export class PostgresEventStore implements EventStore {
             )
           ).rows,
         fetch: async (stream, from, to) => {
-          if (this.closed)
-            throw new UnavailableError('the event store was closed during a read', 'open the store again');
+          this.assertOpen();
           return (
             await sql<BatchRow>`select ${BATCH_COLUMNS} from eventlog.batches
               where stream_id = ${stream} and first_revision between ${from} and ${to}
@@ -459,6 +456,12 @@ export class PostgresEventStore implements EventStore {
     this.rowsAtLastAnalyze += this.appendedSinceAnalyze;
     this.appendedSinceAnalyze = 0;
     await sql`analyze eventlog.batches, eventlog.event_ids`.execute(this.database.db);
+  }
+
+  /** A read still going when the store closes ends here, not on a database someone else owns. */
+  private assertOpen(): void {
+    if (this.closed)
+      throw new UnavailableError('the event store was closed during a read', 'open the store again');
   }
 
   private wake(): void {
