@@ -81,8 +81,19 @@ export class EventCatalogue {
 
   /** Throws InvalidEventError naming the type, field and value of every problem. */
   assertValid(stream: string, event: NewEvent): void {
+    const def = this.definitions.get(event?.type);
+    // Fast path: nothing to report, nothing allocated (every appended event passes here).
+    if (
+      def !== undefined &&
+      STREAM_PATTERN.test(stream) &&
+      uuid.test!(event.id) &&
+      metadataSchema.test!(event.metadata) &&
+      event.metadata.schemaVersion === def.schemaVersion &&
+      def.schema.test?.(event.data)
+    ) {
+      return;
+    }
     const type = typeof event?.type === 'string' ? event.type : '(no type)';
-    const def = this.definitions.get(type);
     const issues = [];
     if (!STREAM_PATTERN.test(stream)) {
       issues.push({

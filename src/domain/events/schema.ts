@@ -72,15 +72,20 @@ export function number(rules: NumberRules = {}): Schema<number> {
   if (rules.gt !== undefined) parts.push(`> ${rules.gt}`);
   if (rules.min !== undefined) parts.push(`>= ${rules.min}`);
   if (rules.max !== undefined) parts.push(`<= ${rules.max}`);
+  // Bounds as constants (an absent one never binds): the test reads no rule object per value.
+  const integer = rules.integer === true;
+  const gt = rules.gt ?? -Infinity;
+  const min = rules.min ?? -Infinity;
+  const max = rules.max ?? Infinity;
   return schema(
     parts.join(' '),
     (v) =>
       typeof v === 'number' &&
       Number.isFinite(v) &&
-      (!rules.integer || Number.isInteger(v)) &&
-      (rules.gt === undefined || v > rules.gt) &&
-      (rules.min === undefined || v >= rules.min) &&
-      (rules.max === undefined || v <= rules.max),
+      (!integer || Number.isInteger(v)) &&
+      v > gt &&
+      v >= min &&
+      v <= max,
     { kind: 'number', rules },
   );
 }
@@ -104,13 +109,24 @@ export function string(rules: StringRules = {}): Schema<string> {
   const min = rules.minLength ?? 1;
   const max = rules.maxLength ?? 10_000;
   const expected = rules.patternName ?? `a string of ${min} to ${max} characters`;
+  const pattern = rules.pattern;
+  // The last value that passed: events of a batch repeat their exchange, symbol and strategy, so
+  // most tests are one comparison instead of a regular expression.
+  let passed: string | undefined;
   return schema(
     expected,
-    (v) =>
-      typeof v === 'string' &&
-      v.length >= min &&
-      v.length <= max &&
-      (rules.pattern === undefined || rules.pattern.test(v)),
+    (v) => {
+      if (v === passed) return true;
+      if (
+        typeof v !== 'string' ||
+        v.length < min ||
+        v.length > max ||
+        (pattern !== undefined && !pattern.test(v))
+      )
+        return false;
+      passed = v;
+      return true;
+    },
     { kind: 'string', rules: { ...rules, minLength: min, maxLength: max } },
   );
 }
@@ -262,10 +278,15 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape
     test: fast
       ? (value) => {
           if (!isPlainObject(value)) return false;
-          for (let i = 0; i < keys.length; i++) if (!tests[i]!(value[keys[i]!])) return false;
-          // no unknown property (for..in sees inherited ones too: those fall back to check)
-          for (const key in value) if (!Object.hasOwn(shape, key)) return false;
-          return true;
+          let present = 0;
+          for (let i = 0; i < keys.length; i++) {
+            const v = value[keys[i]!];
+            if (!tests[i]!(v)) return false;
+            if (v !== undefined) present++;
+          }
+          // No unknown property: as many own properties as shape properties set. (An optional
+          // one present as undefined, or an inherited one, falls back to check.)
+          return Object.keys(value).length === present && Object.getPrototypeOf(value) === Object.prototype;
         }
       : undefined,
     check(value, path, issues) {
