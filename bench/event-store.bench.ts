@@ -15,6 +15,7 @@ import { PostgresEventStore } from '../src/adapters/event-store/postgres-event-s
 import { openPglite, openPostgres, type SqlDatabase } from '../src/adapters/sql/database.js';
 import { createCatalogue } from '../src/domain/catalogue.js';
 import type { Candle } from '../src/domain/market/candle.js';
+import { NaiveEventTable } from './naive-event-table.js';
 import {
   ADMIN_URL,
   candleEvents,
@@ -69,7 +70,13 @@ function medianRun<T extends { eventsPerSecond: number }>(runs: T[]): T & { runs
   return { ...closest, eventsPerSecond: Math.round(mid), runs: runs.map((r) => r.eventsPerSecond) };
 }
 
-async function run(kind: string, database: SqlDatabase, candles: Candle[], meter: Meter) {
+async function run(
+  kind: string,
+  database: SqlDatabase,
+  candles: Candle[],
+  meter: Meter,
+  naive?: NaiveEventTable,
+) {
   const store = await PostgresEventStore.open(database, createCatalogue());
   // batch 1 and 100: a slice each; batch 1000: the full set with 1, 2 and 4 writers (each its
   // own stream), `runs` times each
@@ -86,6 +93,7 @@ async function run(kind: string, database: SqlDatabase, candles: Candle[], meter
   for (let j = 200; j < warmUp.length; j += 600)
     await store.append('market-binance-WARM_USDT-1m', warmUp.slice(j, j + 600));
   let symbol = 0;
+  const naiveAppends = [];
   for (const plan of plans) {
     const results = [];
     for (let r = 0; r < plan.runs; r++) {
@@ -105,6 +113,16 @@ async function run(kind: string, database: SqlDatabase, candles: Candle[], meter
           ),
         ),
       );
+      // the yardstick, right after each single-writer run of 1000-event batches, on the same events
+      if (naive && plan.batch === 1000 && plan.writers === 1) {
+        const { stream, events } = batches[0]!;
+        naiveAppends.push(
+          await measure(meter, plan.count, async () => {
+            for (let j = 0; j < events.length; j += plan.batch)
+              await naive.append(stream, j, events.slice(j, j + plan.batch));
+          }),
+        );
+      }
     }
     report('event-store.append', {
       store: kind,
@@ -113,6 +131,18 @@ async function run(kind: string, database: SqlDatabase, candles: Candle[], meter
       events: plan.count,
       ...medianRun(results),
     });
+  }
+  if (naive) {
+    report('event-store.naive.append', {
+      store: kind,
+      batch: 1000,
+      writers: 1,
+      events: total,
+      ...medianRun(naiveAppends),
+    });
+    const reads = [];
+    for (let r = 0; r < runs; r++) reads.push(await measure(meter, total * runs, () => naive.readAll()));
+    report('event-store.naive.readAll', { store: kind, events: total * runs, ...medianRun(reads) });
   }
   const head = await store.headPosition();
   let count = 0;
@@ -163,11 +193,14 @@ for (const kind of stores) {
     }
     const database = await openPostgres(scratch.url);
     const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
+    const naiveClient = new pg.Client({ connectionString: scratch.url });
+    await Promise.all([admin.connect(), naiveClient.connect()]);
     try {
-      await run('postgres', database, candles, { server: () => serverCpu(admin, scratch.name) });
+      const naive = new NaiveEventTable(naiveClient);
+      await naive.create();
+      await run('postgres', database, candles, { server: () => serverCpu(admin, scratch.name) }, naive);
     } finally {
-      await admin.end();
+      await Promise.all([admin.end(), naiveClient.end()]);
       await database.close();
       await scratch.drop();
     }

@@ -42,9 +42,10 @@ const reserve = (count: number) =>
 /** Every position below this is final: in-flight appends hold positions above every committed one. */
 const HORIZON = sql.raw('(select coalesce(max(last_position), 0) + 1 from eventlog.batches)');
 /**
- * A batch row's columns as read. The frames travel as base64 text both ways: PGlite converts
- * bytea in JavaScript (a 600 kB row: 33 ms read, 78 ms written, against 2 and 10 ms as base64),
- * and on a server base64 is a third shorter than the hex text of bytea.
+ * A batch row's columns as read. The frames are read as base64 text: PGlite converts bytea in
+ * JavaScript (a 600 kB row: 33 ms read, 78 ms written, against 2 and 10 ms as base64), and a
+ * server would send bytea as hex text, a third longer. Written, they are base64 text on PGlite
+ * and a binary parameter on a server (no text at all: ~0.7 ms less of its time per 1000 events).
  */
 const BATCH_COLUMNS = sql.raw(
   "last_position, stream_id, first_revision, count, recorded_at, encode(frames, 'base64') as frames",
@@ -136,13 +137,19 @@ export class PostgresEventStore implements EventStore {
     const count = events.length;
     const perType = new Map<string, number>();
     for (const e of events) perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
-    // The ids and the rows' frames (base64) go as one comma-separated text each, split by the
-    // server: as array literals they cost it ~0.8 µs per event to parse. Ids are UUIDs and types
-    // PascalCase (validated): nothing needs quoting.
+    // The ids go as one comma-separated text, split by the server: as an array literal they cost
+    // it ~0.8 µs per event to parse. Ids are UUIDs and types PascalCase (validated): nothing
+    // needs quoting.
     const ids = events.map((e) => e.id).join(',');
     const types = `{${[...perType.keys()].join(',')}}`;
     const counts = `{${[...perType.values()].join(',')}}`;
     const { plans, frames } = this.frames.encodeRows(events);
+    // Each row's frames: a binary parameter on a server, base64 text on PGlite (see BATCH_COLUMNS)
+    const rowFrames = frames.map((f, i) =>
+      this.kind === 'postgres'
+        ? sql`(${sql.lit(i + 1)}, ${f}::bytea)`
+        : sql`(${sql.lit(i + 1)}, decode(${f.toString('base64')}, 'base64'))`,
+    );
     const query = sql<Inserted>`
       with ${reserve(count)},
       s as (${revisionClaim(stream, count, expected)}),
@@ -151,9 +158,10 @@ export class PostgresEventStore implements EventStore {
           first_occurred_at, last_occurred_at, frames)
         select b.base + (p->>'start')::int + (p->>'count')::int - 1, ${stream},
           s.revision - ${count - 1} + (p->>'start')::int, (p->>'count')::int, b.now,
-          array(select json_array_elements_text(p->'types')), (p->>'firstAt')::bigint, (p->>'lastAt')::bigint, decode(f.frames, 'base64')
+          array(select json_array_elements_text(p->'types')), (p->>'firstAt')::bigint, (p->>'lastAt')::bigint,
+          f.frames
         from b, s, json_array_elements(${JSON.stringify(plans)}::json) with ordinality as plan(p, i)
-          join unnest(string_to_array(${frames.map((f) => f.toString('base64')).join(',')}, ',')) with ordinality as f(frames, i) using (i)
+          join (values ${sql.join(rowFrames)}) as f(i, frames) using (i)
         returning last_position),
       ids as (
         insert into eventlog.event_ids (id, position)
