@@ -111,8 +111,9 @@ export function string(rules: StringRules = {}): Schema<string> {
   const expected = rules.patternName ?? `a string of ${min} to ${max} characters`;
   const pattern = rules.pattern;
   // The last value that passed: events of a batch repeat their exchange, symbol and strategy, so
-  // most tests are one comparison instead of a regular expression.
-  let passed: string | undefined;
+  // most tests are one comparison instead of a regular expression. (Starts as a value no input
+  // can equal: NaN.)
+  let passed: unknown = Number.NaN;
   return schema(
     expected,
     (v) => {
@@ -278,15 +279,10 @@ export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> & { shape
     test: fast
       ? (value) => {
           if (!isPlainObject(value)) return false;
-          let present = 0;
-          for (let i = 0; i < keys.length; i++) {
-            const v = value[keys[i]!];
-            if (!tests[i]!(v)) return false;
-            if (v !== undefined) present++;
-          }
-          // No unknown property: as many own properties as shape properties set. (An optional
-          // one present as undefined, or an inherited one, falls back to check.)
-          return Object.keys(value).length === present && Object.getPrototypeOf(value) === Object.prototype;
+          for (let i = 0; i < keys.length; i++) if (!tests[i]!(value[keys[i]!])) return false;
+          // no unknown property (the same own keys check looks at)
+          for (const key of Object.keys(value)) if (!Object.hasOwn(shape, key)) return false;
+          return true;
         }
       : undefined,
     check(value, path, issues) {
