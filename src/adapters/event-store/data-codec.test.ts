@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { arbitraryFor } from '../../../test/support/schema-arbitrary.js';
 import { createCatalogue } from '../../domain/catalogue.js';
+import { number, object, string } from '../../domain/events/schema.js';
 import { CandleClosed } from '../../domain/market/events.js';
 import {
   CorruptFrameError,
@@ -105,6 +106,28 @@ describe('data codec', () => {
     expect(back).toStrictEqual(data);
     expect(Object.getPrototypeOf(back[key])).toBe(Object.prototype);
     expect(Object.keys(back[key]!)).toEqual(['__proto__', 'atr']);
+  });
+
+  it('builds records whose keys need quoting, or are named __proto__, as data with every key in order', () => {
+    const schema = object({
+      'a-b': number(),
+      'say "hi"\u2028': string(),
+      ['__proto__']: number(),
+      z: number(),
+    });
+    const data = JSON.parse('{"a-b": 1, "say \\"hi\\"\\u2028": "x", "__proto__": 2, "z": -0}') as Record<
+      string,
+      unknown
+    >;
+    data.z = -0;
+    const [back] = roundTrip(dataCodec(layoutOf(schema)), [data]) as [Record<string, unknown>];
+    expect(back).toStrictEqual(data);
+    expect(Object.keys(back)).toEqual(['a-b', 'say "hi"\u2028', '__proto__', 'z']);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    const plain = object({ 'a-b': number(), "it's": string() });
+    expect(roundTrip(dataCodec(layoutOf(plain)), [{ 'a-b': 1, "it's": 'y' }])).toStrictEqual([
+      { 'a-b': 1, "it's": 'y' },
+    ]);
   });
 
   it('refuses data that does not fit the schema, naming the field', () => {
