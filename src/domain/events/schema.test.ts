@@ -149,6 +149,16 @@ describe('schemas', () => {
     expect(validate(s, { a: 1, c: 2 })).toEqual([{ path: 'c', expected: 'no such property', value: 2 }]);
   });
 
+  it('an object with keys that need quoting, or none at all', () => {
+    const s = object({ 'a-b': number(), 'say "hi"\u2028': number(), '': number(), "it's": number() });
+    const value = { 'a-b': 1, 'say "hi"\u2028': 2, '': 3, "it's": 4 };
+    expect(s.test!(value)).toBe(true);
+    expect(s.test!({ ...value, other: 5 })).toBe(false);
+    expect(s.test!({ ...value, '': 'x' })).toBe(false);
+    expect(object({}).test!({})).toBe(true);
+    expect(object({}).test!({ a: 1 })).toBe(false);
+  });
+
   it('a string schema that passed a value still refuses a different one', () => {
     const s = string({ pattern: /^[A-Z]+$/, patternName: 'capitals' });
     expect(s.test!('ABC')).toBe(true);
