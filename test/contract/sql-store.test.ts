@@ -59,6 +59,17 @@ for (const backend of backends.filter((b) => b.sql)) {
       );
     });
 
+    it('indexes every id as it was given, at its position (ids travel as binary to a server, as text to PGlite)', async () => {
+      const p = uniquePrefix();
+      const events = testEvents(1, 300);
+      const { position } = await store.append(`${p}-ids`, events);
+      const { rows } = await sql<{ id: string; position: string }>`
+        select id::text as id, position from eventlog.event_ids
+        where position between ${position - 299} and ${position} order by position`.execute(database.db);
+      expect(rows.map((r) => r.id)).toEqual(events.map((e) => e.id));
+      expect(rows.map((r) => Number(r.position))).toEqual(events.map((_, i) => position - 299 + i));
+    });
+
     it('reports a corrupt row with its position instead of crashing', async () => {
       const p = uniquePrefix();
       const two = await store.append(`${p}-two`, [testEvent(1), testEvent(2)]);

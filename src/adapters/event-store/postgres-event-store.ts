@@ -137,10 +137,13 @@ export class PostgresEventStore implements EventStore {
     const count = events.length;
     const perType = new Map<string, number>();
     for (const e of events) perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
-    // The ids go as one comma-separated text, split by the server: as an array literal they cost
-    // it ~0.8 µs per event to parse. Ids are UUIDs and types PascalCase (validated): nothing
-    // needs quoting.
-    const ids = events.map((e) => e.id).join(',');
+    // The ids: a binary uuid[] on a server (see uuidArray); on PGlite one comma-separated text
+    // split by the database (as an array literal they cost ~0.8 µs per event to parse). Ids are
+    // UUIDs and types PascalCase (validated): nothing needs quoting.
+    const idRows =
+      this.kind === 'postgres'
+        ? sql`unnest(${uuidArray(events)}::uuid[]) with ordinality as t(id, n)`
+        : sql`unnest(string_to_array(${events.map((e) => e.id).join(',')}, ',')::uuid[]) with ordinality as t(id, n)`;
     const types = `{${[...perType.keys()].join(',')}}`;
     const counts = `{${[...perType.values()].join(',')}}`;
     const { plans, frames } = this.frames.encodeRows(events);
@@ -165,7 +168,7 @@ export class PostgresEventStore implements EventStore {
         returning last_position),
       ids as (
         insert into eventlog.event_ids (id, position)
-        select t.id::uuid, b.base + t.n - 1 from b, s, unnest(string_to_array(${ids}, ',')) with ordinality as t(id, n)),
+        select t.id, b.base + t.n - 1 from b, s, ${idRows}),
       counted as (
         insert into eventlog.type_counts (type, events)
         select t.type, t.n from s, unnest(${types}::text[], ${counts}::bigint[]) as t(type, n)
@@ -598,3 +601,37 @@ async function refuseForeignTables(database: SqlDatabase): Promise<void> {
     );
   }
 }
+
+/** The OID of PostgreSQL's uuid type, as array_recv expects it in a binary uuid[] */
+const UUID_OID = 2950;
+
+/**
+ * The events' ids as a uuid[] in PostgreSQL's binary format (array_recv): a header, then each id
+ * as its length and 16 bytes. The driver sends a Buffer parameter as binary, so the server copies
+ * the ids instead of parsing their text (uuid_in: ~0.2 µs per id).
+ */
+function uuidArray(events: readonly NewEvent[]): Buffer {
+  const out = Buffer.allocUnsafe(20 + events.length * 20);
+  out.writeInt32BE(1, 0); // dimensions
+  out.writeInt32BE(0, 4); // no nulls
+  out.writeInt32BE(UUID_OID, 8);
+  out.writeInt32BE(events.length, 12);
+  out.writeInt32BE(1, 16); // lower bound
+  let at = 20;
+  for (const { id } of events) {
+    out.writeInt32BE(16, at);
+    at += 4;
+    for (let i = 0; i < 36; i++) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) continue;
+      out[at++] = (HEX_VALUE[id.charCodeAt(i)]! << 4) | HEX_VALUE[id.charCodeAt(++i)]!;
+    }
+  }
+  return out;
+}
+
+/** Hex digit values by character code (ids are validated lower-case UUIDs). */
+const HEX_VALUE = (() => {
+  const values = new Uint8Array(128);
+  for (let d = 0; d < 16; d++) values['0123456789abcdef'.charCodeAt(d)] = d;
+  return values;
+})();
