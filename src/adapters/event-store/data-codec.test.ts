@@ -130,6 +130,18 @@ describe('data codec', () => {
     ]);
   });
 
+  it('refuses a number too large or negative for a 2- or 4-byte field instead of wrapping it', () => {
+    const out = new FrameWriter(4);
+    expect(() => out.u16(70_000)).toThrow(RangeError);
+    expect(() => out.u16(-1)).toThrow(RangeError);
+    const at = out.reserveU32();
+    expect(() => out.patchU32(at, 2 ** 32 + 5)).toThrow(RangeError);
+    out.u16(65_535);
+    out.patchU32(at, 2 ** 32 - 1);
+    const input = new FrameReader(out.finish());
+    expect([input.u32(), input.u16()]).toEqual([2 ** 32 - 1, 65_535]);
+  });
+
   it('refuses data that does not fit the schema, naming the field', () => {
     const codec = dataCodec(layoutOf(CandleClosed.schema));
     expect(() => codec.write({ ...candle, open: '37000' }, new FrameWriter())).toThrow(

@@ -55,7 +55,7 @@ export class FrameWriter {
 
   u16(value: number): void {
     this.room(2);
-    this.view.setUint16(this.at, value, true);
+    this.view.setUint16(this.at, inRange(value, 0xffff), true);
     this.at += 2;
   }
 
@@ -67,7 +67,7 @@ export class FrameWriter {
   }
 
   patchU32(at: number, value: number): void {
-    this.view.setUint32(at, value, true);
+    this.view.setUint32(at, inRange(value, 0xffffffff), true);
   }
 
   /** A non-negative integer below 2^53 in 7-bit groups, low first (1 byte below 128). */
@@ -416,6 +416,9 @@ function compile(form: Layout): [Write, Read] {
       return [(v, out) => out.string(JSON.stringify(v)), (input) => JSON.parse(input.string()) as unknown];
     case 'object': {
       const keys = form.fields.map(([key]) => key);
+      // layouts are read back from the log: code is compiled from these names (quoted), so only strings
+      if (keys.some((key) => typeof key !== 'string'))
+        throw new TypeError('a layout whose field names are not all strings');
       const fields = form.fields.map(([, field]) => compile(field));
       const optional = form.fields.map(([, field]) => field.kind === 'optional');
       return [
@@ -477,6 +480,13 @@ function setField(record: Record<string, unknown>, key: string, value: unknown):
   if (key === '__proto__') {
     Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   } else record[key] = value;
+}
+
+/** A DataView wraps a number that does not fit (Buffer.writeUInt16LE refused it): refuse it. */
+function inRange(value: number, max: number): number {
+  if (!(Number.isInteger(value) && value >= 0 && value <= max))
+    throw new RangeError(`${value} does not fit in an unsigned field of at most ${max}`);
+  return value;
 }
 
 function viewOf(buffer: Buffer): DataView {

@@ -629,7 +629,10 @@ function uuidArray(events: readonly NewEvent[]): Buffer {
   return out;
 }
 
-/** Hex digit values by character code (ids are validated lower-case UUIDs). */
+/**
+ * Hex digit values by character code. Lower case only: ids are validated against UUID_PATTERN
+ * (lower-case) before they get here; were it ever relaxed, upper-case digits would read as 0.
+ */
 const HEX_VALUE = (() => {
   const values = new Uint8Array(128);
   for (let d = 0; d < 16; d++) values['0123456789abcdef'.charCodeAt(d)] = d;
